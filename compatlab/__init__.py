@@ -1,0 +1,1 @@
+"""compatlab: the pure core of the compatibility experiment (never imports pulumi)."""

@@ -1,0 +1,168 @@
+"""Load a stack file into a Lab: schema first, then the rules a schema cannot say."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from . import catalogue
+from .capacity import allocatable_cores, allocatable_memory_gb
+from .errors import LabError
+from .levels import LEVEL_NAMES, level
+from .model import Lab, MiniCluster, Pool
+from .paths import JOBSPECS, stack_file
+from .schema import check, load_yaml
+from .workloads import available, load_workload
+
+NAMESPACE = "compatlab"
+DEFAULT_IMAGES = "ghcr.io/converged-computing/compatlab"
+
+
+def stack_config(path: Path) -> dict[str, Any]:
+    """The ``compatlab:`` keys of a Pulumi stack file, without their namespace."""
+    doc = load_yaml(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
+        raise LabError(path, "config", "a Pulumi stack file needs a 'config:' mapping")
+    return {
+        key.split(":", 1)[1]: value
+        for key, value in doc["config"].items()
+        if key.startswith(f"{NAMESPACE}:")
+    }
+
+
+def load_lab(stack: str | Path, jobspecs: Path = JOBSPECS) -> Lab:
+    path = stack_file(str(stack))
+    config = stack_config(path)
+    return lab_from_config(config, path, jobspecs)
+
+
+def lab_from_config(config: dict[str, Any], path: Path, jobspecs: Path = JOBSPECS) -> Lab:
+    """Build a Lab from the namespace-less config (as Pulumi's Config gives it)."""
+    check(config, "lab.schema.json", path, prefix=f"{NAMESPACE}:")
+    pools = _pools(config["pools"], path)
+    miniclusters = _miniclusters(config["miniclusters"], pools, path)
+    _check_capacity(pools, miniclusters, path)
+    found = available(jobspecs)
+    names = config.get("workloads") or list(found)
+    _unique(names, path, "workloads")
+    for i, name in enumerate(names):
+        if name not in found:
+            raise LabError(path, f"{NAMESPACE}:workloads[{i}]",
+                           f"{name!r} has no file {jobspecs / (name + '.yaml')}; allowed: {', '.join(found)}")
+    levels = config.get("levels") or list(LEVEL_NAMES)
+    _unique(levels, path, "levels")
+    for i, name in enumerate(levels):
+        if name not in LEVEL_NAMES:
+            raise LabError(path, f"{NAMESPACE}:levels[{i}]",
+                           f"{name!r} is not a level; allowed: {', '.join(LEVEL_NAMES)}")
+    rainbow = config.get("rainbow") or {}
+    return Lab(
+        stack=path.name.removeprefix("Pulumi.").rsplit(".", 1)[0],
+        source=path,
+        expiry=config["expiry"],
+        image_repository=config.get("imageRepository", DEFAULT_IMAGES),
+        pools=tuple(pools.values()),
+        miniclusters=miniclusters,
+        workloads=tuple(load_workload(found[name]) for name in names),
+        levels=tuple(level(name) for name in sorted(levels, key=LEVEL_NAMES.index)),
+        deletion_protection=config.get("deletionProtection", False),
+        max_hourly_usd=(config.get("budget") or {}).get("maxHourlyUsd"),
+        rainbow_host=rainbow.get("host"),
+        rainbow_source_ranges=tuple(rainbow.get("sourceRanges", ())),
+    )
+
+
+def _unique(names: list[str], path: Path, key: str) -> None:
+    for i, name in enumerate(names):
+        if Counter(names)[name] > 1:
+            where = f"{NAMESPACE}:{key}[{i}]"
+            raise LabError(path, where, f"{name!r} is listed twice; names must be unique")
+
+
+def _pools(raw: list[dict], path: Path) -> dict[str, Pool]:
+    _unique([p["name"] for p in raw], path, "pools")
+    machines = catalogue.machines()
+    pools: dict[str, Pool] = {}
+    for i, p in enumerate(raw):
+        key = f"{NAMESPACE}:pools[{i}]"
+        machine = machines.get(p["machineType"])
+        if machine is None:
+            raise LabError(path, f"{key}.machineType",
+                           f"{p['machineType']!r} is not a known machine type; allowed: {', '.join(machines)}")
+        if machine.arch != p["arch"]:
+            fitting = [m for m, spec in machines.items() if spec.arch == p["arch"]]
+            raise LabError(path, f"{key}.machineType",
+                           f"{machine.name!r} is an {machine.arch} machine but the pool's arch is "
+                           f"{p['arch']}; allowed: {', '.join(fitting)}")
+        disk_type = p.get("diskType", "hyperdisk-balanced" if machine.name.startswith("c4a") else "pd-standard")
+        if machine.name.startswith("c4a") and not disk_type.startswith("hyperdisk"):
+            raise LabError(path, f"{key}.diskType",
+                           f"{disk_type!r} does not work on C4A machines; allowed: hyperdisk-balanced")
+        pools[p["name"]] = Pool(
+            name=p["name"], arch=p["arch"], machine=machine, node_count=p["nodeCount"],
+            disk_size_gb=p.get("diskSizeGb", 50), disk_type=disk_type, spot=p.get("spot", True),
+        )
+    if not any(pool.arch == "amd64" for pool in pools.values()):
+        # System pods and the Flux Operator controller (amd64-only image) need one.
+        raise LabError(path, f"{NAMESPACE}:pools", "needs at least one amd64 pool for system pods and the operator")
+    return pools
+
+
+def _miniclusters(raw: list[dict], pools: dict[str, Pool], path: Path) -> tuple[MiniCluster, ...]:
+    _unique([m["name"] for m in raw], path, "miniclusters")
+    bases, go_versions = catalogue.bases(), catalogue.go_versions()
+    out = []
+    for i, m in enumerate(raw):
+        key = f"{NAMESPACE}:miniclusters[{i}]"
+        pool = pools.get(m["pool"])
+        if pool is None:
+            raise LabError(path, f"{key}.pool", f"{m['pool']!r} is not a pool; allowed: {', '.join(pools)}")
+        if pool.arch != m["arch"]:
+            same = [p.name for p in pools.values() if p.arch == m["arch"]] or ["(none: add one)"]
+            raise LabError(path, f"{key}.pool",
+                           f"{m['pool']!r} is an {pool.arch} pool but the minicluster is {m['arch']}; "
+                           f"allowed: {', '.join(same)}")
+        base = bases.get(m["base"])
+        if base is None:
+            raise LabError(path, f"{key}.base", f"{m['base']!r} is not a base; allowed: {', '.join(bases)}")
+        if m["arch"] not in base.arches:
+            raise LabError(path, f"{key}.arch",
+                           f"base {base.name} has no {m['arch']} image; allowed: {', '.join(base.arches)}")
+        go = m.get("goVersion", go_versions[-1])
+        if go not in go_versions:
+            raise LabError(path, f"{key}.goVersion", f"{go!r} is not built; allowed: {', '.join(go_versions)}")
+        out.append(MiniCluster(
+            name=m["name"], base=base, arch=m["arch"], pool=pool.name, size=m["size"],
+            cores_per_node=m.get("coresPerNode", 1), memory_gb=m.get("memoryGb", 2),
+            disk_gb=m.get("diskGb", 8), go_version=go,
+        ))
+    return tuple(out)
+
+
+def _check_capacity(pools: dict[str, Pool], miniclusters: tuple[MiniCluster, ...], path: Path) -> None:
+    """Every MiniCluster pod must fit a node, and each pool must hold all its pods."""
+    for pool in pools.values():
+        cores, memory = allocatable_cores(pool.machine), allocatable_memory_gb(pool.machine)
+        need_cores = need_memory = 0.0
+        for i, mc in enumerate(miniclusters):
+            if mc.pool != pool.name:
+                continue
+            key = f"{NAMESPACE}:miniclusters[{i}]"
+            if mc.cores_per_node > math.floor(cores):
+                raise LabError(path, f"{key}.coresPerNode",
+                               f"{mc.cores_per_node} does not fit a {pool.machine.name} node; "
+                               f"allowed: <= {math.floor(cores)}")
+            if mc.memory_gb > memory:
+                raise LabError(path, f"{key}.memoryGb",
+                               f"{mc.memory_gb} does not fit a {pool.machine.name} node; "
+                               f"allowed: <= {memory:.1f}")
+            need_cores += mc.size * mc.cores_per_node
+            need_memory += mc.size * mc.memory_gb
+            if need_cores > cores * pool.node_count or need_memory > memory * pool.node_count:
+                raise LabError(path, f"{key}.size",
+                               f"pool {pool.name} ({pool.node_count} x {pool.machine.name}: "
+                               f"{cores * pool.node_count:.1f} cores, {memory * pool.node_count:.1f} GB "
+                               f"allocatable) cannot hold its miniclusters ({need_cores:g} cores, "
+                               f"{need_memory:g} GB so far); allowed: a smaller size or a bigger pool")

@@ -1,0 +1,72 @@
+"""JSON Schema checks that fail with one line naming the file, key, value and what is allowed."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .errors import LabError, key_path
+from .paths import SCHEMAS
+
+
+@cache
+def _validator(name: str) -> jsonschema.protocols.Validator:
+    schema = json.loads((SCHEMAS / name).read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def describe(error: jsonschema.ValidationError) -> str:
+    """Say what is wrong and what is allowed, in words."""
+    value, expected = error.instance, error.validator_value
+    kind = error.validator
+    if kind == "enum":
+        return f"{value!r} is not allowed; allowed: {', '.join(map(str, expected))}"
+    if kind == "required":
+        return error.message.replace("is a required property", "is missing (required)")
+    if kind == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(value) - set(allowed)) if isinstance(value, dict) else []
+        return f"unknown key {', '.join(map(repr, extra))}; allowed: {', '.join(allowed)}"
+    if kind == "type":
+        return f"{value!r} is not of type {expected}"
+    if kind in ("minimum", "exclusiveMinimum"):
+        return f"{value!r} is too small; allowed: {'>' if kind == 'exclusiveMinimum' else '>='} {expected}"
+    if kind == "pattern":
+        return f"{value!r} does not match {expected}"
+    if kind == "oneOf" and isinstance(value, dict):
+        return "exactly one of the alternatives is allowed: " + " | ".join(
+            "/".join(sub.get("required", [])) for sub in expected
+        )
+    return error.message
+
+
+def check(document: Any, schema_name: str, source: str | Path, prefix: str = "") -> None:
+    """Validate against schemas/<schema_name>; raise LabError on the most relevant error."""
+    check_with(_validator(schema_name), document, source, prefix)
+
+
+def check_with(validator, document: Any, source: str | Path, prefix: str = "") -> None:
+    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    if error is not None:
+        raise LabError(source, key_path(list(error.absolute_path), prefix), describe(error))
+
+
+def load_yaml(path: Path) -> Any:
+    """Read YAML, turning a missing or broken file into a LabError."""
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise LabError(path, "", f"cannot read: {err.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(parse)"
+        raise LabError(path, where, f"not valid YAML: {getattr(err, 'problem', err)}") from None

@@ -1,0 +1,87 @@
+"""Checks on jobspecs and registration graphs beyond what their schemas say."""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+from jobspec.schema import jobspec_nextgen
+
+from . import semver
+from .errors import LabError
+from .schema import check, check_with
+
+
+@cache
+def _nextgen() -> jsonschema.Draft7Validator:
+    return jsonschema.Draft7Validator(jobspec_nextgen)
+
+
+def check_requires_item(item: object, source: str | Path, key: str) -> None:
+    if not isinstance(item, dict):
+        raise LabError(source, key, f"{item!r} is not a mapping; allowed: {{name, field, match | min/max}}")
+    for name in ("name", "field"):
+        if not isinstance(item.get(name), str) or not item[name]:
+            raise LabError(source, f"{key}.{name}", f"{item.get(name)!r} must be a non-empty string")
+    bounds = [b for b in ("min", "max") if b in item]
+    if "match" not in item and not bounds:
+        raise LabError(source, key, "has neither match nor min/max; allowed: match, or min and/or max")
+    if "match" in item and bounds:
+        raise LabError(source, key, "has both match and min/max; allowed: one kind of test per item")
+    for name in [n for n in ("match", *bounds) if n in item]:
+        if not isinstance(item[name], str):
+            raise LabError(source, f"{key}.{name}", f"{item[name]!r} must be a string (quote it)")
+    for name in bounds:
+        if semver.parse(item[name]) is None:
+            raise LabError(source, f"{key}.{name}", f"{item[name]!r} is not a version; allowed: e.g. 1.20, v1.2.3")
+
+
+def _walk(resource: dict, key: str):
+    yield resource, key
+    for i, child in enumerate(resource.get("with") or []):
+        yield from _walk(child, f"{key}.with[{i}]")
+
+
+def check_jobspec(doc: object, source: str | Path, *, one_item_per_subsystem: bool = False) -> None:
+    """The nextgen schema from the jobspec package, then the rules rainbow relies on.
+
+    ``one_item_per_subsystem`` is for jobspecs meant for real rainbow, which keeps
+    only the last item of each subsystem.
+    """
+    check_with(_nextgen(), doc, source)
+    resources = doc.get("resources") or {}
+    if not resources:
+        raise LabError(source, "resources", "no resources; allowed: a map of named resources with one slot")
+    for name, top in resources.items():
+        for resource, key in _walk(top, f"resources.{name}"):
+            items = resource.get("requires") or []
+            for i, item in enumerate(items):
+                check_requires_item(item, source, f"{key}.requires[{i}]")
+            if one_item_per_subsystem:
+                seen = Counter(item["name"] for item in items)
+                for i, item in enumerate(items):
+                    if seen[item["name"]] > 1:
+                        raise LabError(source, f"{key}.requires[{i}].name",
+                                       f"{item['name']!r} appears {seen[item['name']]} times; real rainbow "
+                                       "keeps only the last item per subsystem, allowed: one")
+    for i, task in enumerate(doc.get("tasks") or []):
+        ref = task.get("resources")
+        if ref is not None and ref not in resources:
+            raise LabError(source, f"tasks[{i}].resources",
+                           f"{ref!r} is not a resource; allowed: {', '.join(resources)}")
+
+
+def check_graph(doc: object, source: str | Path, *, dominant: bool) -> None:
+    """A registration graph: schema, a cluster vertex "0" for nodes.json, edge ends that exist."""
+    check(doc, "jgf.schema.json", source)
+    vertices = doc["graph"]["nodes"]
+    if dominant and "0" not in vertices:
+        raise LabError(source, "graph.nodes", 'has no vertex "0"; rainbow starts its search at the cluster vertex "0"')
+    for i, edge in enumerate(doc["graph"]["edges"]):
+        # A subsystem's edges start at dominant-graph vertices, which live in nodes.json.
+        ends = ("source", "target") if dominant else ("target",)
+        for end in ends:
+            if edge[end] not in vertices:
+                raise LabError(source, f"graph.edges[{i}].{end}", f"{edge[end]!r} is not a vertex of this graph")

@@ -1,0 +1,45 @@
+"""Workloads: one file per application in jobspecs/, with its command and true needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import semver
+from .errors import LabError
+from .model import Needs, Workload
+from .schema import check, load_yaml
+
+
+def load_workload(path: Path) -> Workload:
+    doc = load_yaml(path)
+    check(doc, "workload.schema.json", path)
+    if doc["workload"] != path.stem:
+        raise LabError(path, "workload", f"{doc['workload']!r} must equal the file name {path.stem!r}")
+    raw = doc["needs"]
+    for key, version in [("go", raw.get("go"))] + [
+        (f"software.{k}", v) for k, v in (raw.get("software") or {}).items()
+    ]:
+        if version is not None and semver.parse(version) is None:
+            raise LabError(path, f"needs.{key}", f"{version!r} is not a version; allowed: e.g. 1.20")
+    command = tuple(doc["command"]) if "command" in doc else ("/bin/bash", "-c", doc["script"])
+    return Workload(
+        name=doc["workload"],
+        description=doc.get("description", "").strip(),
+        command=command,
+        nodes=doc["nodes"],
+        cores_per_node=doc.get("coresPerNode", 1),
+        needs=Needs(
+            binary_arch=raw.get("binaryArch"),
+            go=raw.get("go"),
+            software=dict(sorted((raw.get("software") or {}).items())),
+            memory_gb_per_node=raw.get("memoryGbPerNode", 1),
+            disk_gb=raw.get("diskGb", 1),
+            gpus=raw.get("gpus", 0),
+        ),
+        source=path,
+    )
+
+
+def available(directory: Path) -> dict[str, Path]:
+    """Workload name -> file, for every jobspecs/<name>.yaml."""
+    return {p.stem: p for p in sorted(directory.glob("*.yaml"))}

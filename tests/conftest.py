@@ -1,0 +1,43 @@
+"""Shared fixtures: the repository's stacks, and broken copies of them."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compatlab.lab import load_lab
+from compatlab.paths import STACKS
+
+
+@pytest.fixture(scope="session")
+def full_lab():
+    return load_lab("full")
+
+
+@pytest.fixture(scope="session")
+def dev_lab():
+    return load_lab("dev")
+
+
+@pytest.fixture
+def stack_variant(tmp_path: Path) -> Callable[..., Path]:
+    """Write a copy of a stack with its compatlab config changed by ``edit(config)``."""
+
+    def make(edit: Callable[[dict], None], stack: str = "full") -> Path:
+        doc = yaml.safe_load((STACKS / f"Pulumi.{stack}.yaml").read_text())
+        config = {k.split(":", 1)[1]: v for k, v in doc["config"].items() if k.startswith("compatlab:")}
+        config = copy.deepcopy(config)
+        edit(config)
+        path = tmp_path / f"Pulumi.{stack}.yaml"
+        path.write_text(yaml.safe_dump({"config": {f"compatlab:{k}": v for k, v in config.items()}}))
+        return path
+
+    return make
+
+
+def minicluster(config: dict, name: str) -> dict:
+    return next(m for m in config["miniclusters"] if m["name"] == name)
