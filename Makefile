@@ -16,8 +16,7 @@ $(STAMP): pyproject.toml requirements.lock
 install: $(STAMP)
 
 simulate: $(STAMP)
-	$(BIN)/compatlab generate --stack full --out $(OUT)/full/generated
-	@echo "results: $(OUT)/full"
+	$(BIN)/compatlab simulate --stack full --out $(OUT)/full
 
 generate: $(STAMP)
 	$(BIN)/compatlab generate --stack full --out $(OUT)/full/generated
@@ -34,3 +33,6 @@ lock: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(OUT) build *.egg-info
+
+bench: $(STAMP)
+	$(BIN)/python -m compatlab.bench

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
+from rich.console import Console
+from rich.table import Table
+
+from .clusters import read_clusters
 from .errors import LabError
 from .files import NotOurs, replace_tree
 from .generate import generate
+from .index import Index
 from .lab import load_lab
+from .match import explain
+from .request import read_request
+from .schema import load_yaml
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -23,13 +32,82 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _match(args: argparse.Namespace) -> int:
+    clusters = read_clusters(Path(args.clusters))
+    requests = [read_request(load_yaml(Path(p)), p) for p in args.jobspecs]
+    index = Index(clusters)
+    answers = []
+    for path, request in zip(args.jobspecs, requests, strict=True):
+        matches = index.matches(request)
+        rejected = {c.name: explain(c, request) for c in clusters if c.name not in matches}
+        answers.append({"jobspec": path, "matches": matches, "rejected": dict(sorted(rejected.items()))})
+    if args.json:
+        print(json.dumps(answers, indent=2))
+        return 0
+    table = Table(title=f"{len(clusters)} clusters from {args.clusters}")
+    for name in ("jobspec", "matches", "rejected because"):
+        table.add_column(name)
+    for a in answers:
+        reasons = "\n".join(f"{c}: {why}" for c, why in a["rejected"].items())
+        table.add_row(a["jobspec"], "\n".join(a["matches"]) or "(none)", reasons or "-")
+    _console().print(table)
+    return 0
+
+
+def _console() -> Console:
+    # Off a terminal (CI, pipes) rich would wrap at 80 columns; tables read better wider.
+    probe = Console()
+    return probe if probe.is_terminal else Console(width=160)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from .report import print_summary, result_files, summary_json
+    from .simulate import simulate
+
+    lab = load_lab(args.stack)
+    sim = simulate(lab, seed=args.seed, repeats=args.repeats)
+    out = Path(args.out) if args.out else Path("results") / lab.stack
+    what = f"compatlab simulate --stack {lab.stack} --seed {args.seed} --repeats {args.repeats}"
+    replace_tree(out, result_files(sim), what)
+    if args.json:
+        print(summary_json(sim, str(out)))
+        return 0
+    console = _console()
+    print_summary(sim, console)
+    console.print(f"results: {out}/ (records.csv, records.json, summary.json, outcomes.png, generated/)")
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; allowed: an integer >= 1")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="compatlab", description=__doc__)
+    top = argparse.ArgumentParser(prog="compatlab", description="The compatibility experiment.")
     sub = top.add_subparsers(dest="command", required=True)
+
     gen = sub.add_parser("generate", help="write rainbow metadata and jobspecs per level for a stack")
     gen.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<name>.yaml) or file")
     gen.add_argument("--out", required=True, help="output directory (replaced whole)")
     gen.set_defaults(run=_generate)
+
+    match = sub.add_parser("match", help="which registered clusters satisfy each jobspec, and why not")
+    match.add_argument("--clusters", required=True, help="directory of <cluster>/nodes.json + subsystems")
+    match.add_argument("jobspecs", nargs="+", help="nextgen jobspec files")
+    match.add_argument("--json", action="store_true", help="print a JSON array, one object per jobspec")
+    match.set_defaults(run=_match)
+
+    sim = sub.add_parser("simulate", help="run the experiment on the embedded scheduler")
+    sim.add_argument("--stack", required=True, help="stack name or file")
+    sim.add_argument("--seed", type=int, default=0, help="seed of the random cluster selection (default 0)")
+    sim.add_argument("--repeats", type=_positive, default=10,
+                     help="submissions of each jobspec per level (default 10)")
+    sim.add_argument("--out", help="results directory (default results/<stack>; replaced whole)")
+    sim.add_argument("--json", action="store_true", help="print the per-level summary as JSON")
+    sim.set_defaults(run=_simulate)
     return top
 
 

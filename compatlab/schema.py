@@ -38,6 +38,9 @@ def describe(error: jsonschema.ValidationError) -> str:
         return f"{value!r} is not of type {expected}"
     if kind in ("minimum", "exclusiveMinimum"):
         return f"{value!r} is too small; allowed: {'>' if kind == 'exclusiveMinimum' else '>='} {expected}"
+    if kind in ("minItems", "minProperties"):
+        return f"has {len(value)} entries; allowed: at least {expected}" + (
+            f" ({error.schema['description']})" if "description" in error.schema else "")
     if kind == "pattern":
         return f"{value!r} does not match {expected}"
     if kind == "oneOf" and isinstance(value, dict):

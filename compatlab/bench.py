@@ -1,0 +1,147 @@
+"""``make bench``: the embedded matcher on a synthetic lab of 1,000 clusters and 10,000 jobspecs.
+
+Prints the matcher's throughput in (cluster, jobspec) pair checks per second, the
+process's peak memory, and whether a random sample of answers equals the
+reference evaluation. The last line is machine-readable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import time
+
+from .clusters import Cluster, build_cluster
+from .index import Index
+from .match import satisfies
+from .request import Request, read_request
+
+ARCHES = ("amd64", "arm64", "ppc64le")
+OSES = ("ubuntu-20.04", "ubuntu-22.04", "ubuntu-24.04", "rocky-8", "rocky-9", "debian-12")
+GO = tuple(f"1.{minor}.{patch}" for minor in range(15, 24) for patch in (0, 7, 14))
+MPI = ("openmpi-4.1.6", "openmpi-5.0.3", "mpich-4.2.0", "mvapich-3.0")
+
+
+def _vertex(vid: str, kind: str, size: int = 1, **fields) -> dict:
+    return {"label": vid, "metadata": {"type": kind, "size": size, **fields}}
+
+
+def synthetic_cluster(i: int, rng: random.Random) -> Cluster:
+    """A cluster with one or two kinds of node, so subsystems sit on some nodes only."""
+    arch, os_id = rng.choice(ARCHES), rng.choice(OSES)
+    vertices = {"0": _vertex("0", "cluster")}
+    edges = []
+    subsystems: dict[str, tuple[dict, list]] = {}
+
+    def feature(subsystem: str, key: str, **fields) -> str:
+        nodes, links = subsystems.setdefault(subsystem, ({}, []))
+        fid = f"{subsystem}-{key}"
+        nodes.setdefault(fid, _vertex(fid, subsystem, **fields))
+        return fid
+
+    next_id = 1
+    for kind in range(rng.choice((1, 1, 2))):
+        cores, memory = rng.choice((2, 4, 8, 16)), rng.choice((1, 2, 4, 8, 16, 64))
+        go = rng.choice(GO)
+        disk = str(rng.choice((1, 10, 100, 1000)))
+        gpus = str(rng.choice((0, 0, 0, 1, 4)))
+        for _ in range(rng.randint(1, 12)):
+            nid = str(next_id)
+            vertices[nid] = _vertex(nid, "node")
+            edges.append({"source": "0", "target": nid, "relation": "contains"})
+            next_id += 1
+            for _c in range(cores):
+                vertices[str(next_id)] = _vertex(str(next_id), "core")
+                edges.append({"source": nid, "target": str(next_id), "relation": "contains"})
+                next_id += 1
+            vertices[str(next_id)] = _vertex(str(next_id), "memory", size=memory)
+            edges.append({"source": nid, "target": str(next_id), "relation": "contains"})
+            next_id += 1
+            links = [
+                ("archspec", feature("archspec", arch, **{"cpu.target": arch})),
+                ("os", feature("os", os_id, **{"os.id": os_id})),
+                ("software-go", feature("software-go", go, version=go)),
+                ("storage", feature("storage", disk, **{"local.gb": disk})),
+            ]
+            if kind == 0 or rng.random() < 0.5:  # an MPI on some nodes only
+                mpi = rng.choice(MPI)
+                links.append(("mpi", feature("mpi", mpi, **{"mpi.variant": mpi.split("-")[0],
+                                                             "mpi.version": mpi.split("-")[1]})))
+            if gpus != "0":
+                links.append(("gpu", feature("gpu", gpus, **{"gpu.count": gpus})))
+            for subsystem, fid in links:
+                subsystems[subsystem][1].append({"source": nid, "target": fid, "relation": "contains"})
+    graphs = {name: {"graph": {"nodes": nodes, "edges": links}} for name, (nodes, links) in subsystems.items()}
+    return build_cluster(f"cluster{i:04d}", {"graph": {"nodes": vertices, "edges": edges}}, graphs, f"synthetic/{i}")
+
+
+def synthetic_jobspec(i: int, rng: random.Random) -> dict:
+    requires = []
+    if rng.random() < 0.6:
+        requires.append({"name": "archspec", "field": "cpu.target", "match": rng.choice(ARCHES)})
+    if rng.random() < 0.4:
+        requires.append({"name": "os", "field": "os.id", "match": rng.choice(OSES)})
+    if rng.random() < 0.6:
+        requires.append({"name": "software-go", "field": "version", "min": f"1.{rng.randint(14, 23)}"})
+    if rng.random() < 0.2:  # a second item on the same subsystem: both must hold
+        requires.append({"name": "software-go", "field": "version", "max": f"1.{rng.randint(18, 23)}"})
+    if rng.random() < 0.3:
+        requires.append({"name": "mpi", "field": "mpi.variant", "match": rng.choice(MPI).split("-")[0]})
+    if rng.random() < 0.3:
+        requires.append({"name": "storage", "field": "local.gb", "min": str(rng.choice((5, 50, 500)))})
+    if rng.random() < 0.1:
+        requires.append({"name": "gpu", "field": "gpu.count", "min": str(rng.choice((1, 2)))})
+    slot = {"type": "node", "replicas": rng.randint(1, 12),
+            "with": [{"type": "core", "count": rng.choice((1, 2, 4, 8, 16))}]}
+    if rng.random() < 0.5:
+        slot["with"].append({"type": "memory", "count": rng.choice((1, 2, 4, 8, 32))})
+    if requires:
+        slot["requires"] = requires
+    return {"version": 1, "resources": {"job": slot}, "tasks": [{"command": ["app", str(i)], "resources": "job"}]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="compatlab-bench", description=__doc__)
+    ap.add_argument("--clusters", type=int, default=1000)
+    ap.add_argument("--jobspecs", type=int, default=10000)
+    ap.add_argument("--sample", type=int, default=2000, help="pairs checked against the reference")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args(argv)
+    rng = random.Random(args.seed)
+
+    t0 = time.perf_counter()
+    clusters = [synthetic_cluster(i, rng) for i in range(args.clusters)]
+    requests: list[Request] = [read_request(synthetic_jobspec(i, rng), f"synthetic/{i}.yaml")
+                               for i in range(args.jobspecs)]
+    t1 = time.perf_counter()
+    index = Index(clusters)
+    t2 = time.perf_counter()
+    answers = [index.fits(request) for request in requests]
+    t3 = time.perf_counter()
+
+    pairs = args.clusters * args.jobspecs
+    matched = sum(int(a.sum()) for a in answers)
+    vertices = sum(len(c.vertices) for c in clusters)
+    print(f"lab: {args.clusters} clusters ({vertices} vertices), {args.jobspecs} jobspecs "
+          f"({len({s for r in requests for s in r.slots})} distinct slots); built and validated in {t1 - t0:.1f} s")
+    print(f"index: {index.rows} rows of alike vertices, built in {t2 - t1:.2f} s")
+    print(f"match: {pairs:,} pairs in {t3 - t2:.2f} s, {matched:,} matched ({matched / pairs:.1%})")
+
+    # Half random pairs (mostly misses), half drawn from the matches, so both answers are re-checked.
+    sample = [(rng.randrange(args.clusters), rng.randrange(args.jobspecs)) for _ in range(args.sample // 2)]
+    found = [(int(c), j) for j in rng.sample(range(args.jobspecs), min(args.jobspecs, args.sample))
+             for c in answers[j].nonzero()[0][:1]]
+    sample += found[: args.sample - len(sample)]
+    disagree = [(c, j) for c, j in sample if satisfies(clusters[c], requests[j]) != bool(answers[j][c])]
+    hits = sum(1 for c, j in sample if answers[j][c])
+    print(f"sample: {len(sample)} random pairs ({hits} matches) re-checked one by one: {len(disagree)} disagree")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"pairs_per_second={pairs / (t3 - t2):.0f} peak_mb={peak_mb:.0f} "
+          f"sample_agrees={'true' if not disagree else 'false'}")
+    return 0 if not disagree else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The experiment without a cloud: every workload at every level, through the embedded matcher.
+
+For each level, each workload's jobspec goes to the embedded scheduler; one of the
+matching clusters is picked at random (seeded, like rainbow's default random
+selection) and the outcome model says what would happen there.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+import yaml
+
+from .clusters import clusters_from_files
+from .generate import generate
+from .index import Index
+from .match import rainbow_satisfies
+from .model import Lab
+from .outcomes import FAILURES, outcome
+from .request import read_request
+
+REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One submitted job: where it could go, where it went, what happened."""
+
+    level: str
+    workload: str
+    trial: int
+    jobspec: str
+    matches: tuple[str, ...]
+    cluster: str | None
+    outcome: str  # an outcome mode, or "rejected" when no cluster matched
+    detail: str
+    runnable_on: tuple[str, ...]  # where it would really succeed
+    rainbow_also: tuple[str, ...]  # where real rainbow would also place it (we reject)
+
+
+@dataclass(frozen=True)
+class LevelSummary:
+    level: str
+    jobs: int
+    placed_ok: int
+    placed_failed: dict[str, int]
+    rejected: int
+    rejected_runnable: int  # rejected although some cluster could run it
+    accuracy: float  # placed and succeeded, or rejected with nowhere to run
+    match_precision: float | None  # share of matched (job, cluster) pairs that would succeed
+    rainbow_would_also_place: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    stack: str
+    seed: int
+    repeats: int
+    clusters: tuple[str, ...]
+    records: tuple[JobRecord, ...]
+    levels: tuple[LevelSummary, ...]
+    files: dict[str, bytes]  # the generated metadata and jobspecs that were matched
+
+    def summary(self) -> dict:
+        return {
+            "stack": self.stack,
+            "seed": self.seed,
+            "repeats": self.repeats,
+            "clusters": len(self.clusters),
+            "workloads": len({r.workload for r in self.records}),
+            "levels": [asdict(level) for level in self.levels],
+        }
+
+
+def simulate(lab: Lab, seed: int = 0, repeats: int = 10) -> Simulation:
+    """Submit every workload ``repeats`` times per level (fresh random picks each time)."""
+    files = generate(lab)
+    clusters = clusters_from_files(files)
+    by_name = {mc.name: mc for mc in lab.miniclusters}
+    index = Index(clusters)
+    rng = random.Random(seed)
+    records = []
+    for level in lab.levels:
+        for workload in lab.workloads:
+            rel = f"jobspecs/{level.name}/{workload.name}.yaml"
+            request = read_request(yaml.safe_load(files[rel]), rel)
+            matches = index.matches(request)
+            fates = {name: outcome(workload, mc) for name, mc in by_name.items()}
+            rainbow = [c.name for c in clusters if c.name not in matches and rainbow_satisfies(c, request)]
+            for trial in range(repeats):
+                chosen = rng.choice(matches) if matches else None
+                fate = fates[chosen] if chosen else None
+                records.append(JobRecord(
+                    level=level.name, workload=workload.name, trial=trial, jobspec=rel, matches=tuple(matches),
+                    cluster=chosen, outcome=fate.mode if fate else REJECTED,
+                    detail=fate.detail if fate else "no cluster matched",
+                    runnable_on=tuple(sorted(n for n, f in fates.items() if f.ok)),
+                    rainbow_also=tuple(sorted(rainbow)),
+                ))
+    summaries = tuple(_summarise(level.name, [r for r in records if r.level == level.name], by_name, lab)
+                      for level in lab.levels)
+    return Simulation(lab.stack, seed, repeats, tuple(sorted(by_name)), tuple(records), summaries, files)
+
+
+def _summarise(level: str, records: list[JobRecord], by_name, lab: Lab) -> LevelSummary:
+    modes = Counter(r.outcome for r in records)
+    rejected = [r for r in records if r.outcome == REJECTED]
+    correct = modes["ok"] + sum(1 for r in rejected if not r.runnable_on)
+    first = [r for r in records if r.trial == 0]
+    pairs = [(r, name) for r in first for name in r.matches]
+    good = sum(1 for r, name in pairs if name in r.runnable_on)
+    workloads = {w.name: w for w in lab.workloads}
+    differs = [
+        {"workload": r.workload, "cluster": name, "outcome": outcome(workloads[r.workload], by_name[name]).mode}
+        for r in first for name in r.rainbow_also
+    ]
+    return LevelSummary(
+        level=level,
+        jobs=len(records),
+        placed_ok=modes["ok"],
+        placed_failed={mode: modes[mode] for mode in FAILURES},
+        rejected=len(rejected),
+        rejected_runnable=sum(1 for r in rejected if r.runnable_on),
+        accuracy=round(correct / len(records), 4) if records else 0.0,
+        match_precision=round(good / len(pairs), 4) if pairs else None,
+        rainbow_would_also_place=differs,
+    )
