@@ -29,7 +29,7 @@ test: lint
 
 lock: $(STAMP)
 	(echo "# The whole dependency tree, pinned (pip freeze of a working .venv). Regenerate with 'make lock'."; \
-	 $(BIN)/pip freeze --exclude-editable | grep -v '^compatlab') > requirements.lock
+	 $(BIN)/pip freeze --exclude-editable | grep -v '^compatlab'; echo setuptools==84.2.1) > requirements.lock
 
 clean:
 	rm -rf $(VENV) $(OUT) build *.egg-info

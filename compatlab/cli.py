@@ -54,6 +54,40 @@ def _match(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cost(args: argparse.Namespace) -> int:
+    from .cost import estimate
+
+    est = estimate(load_lab(args.stack))
+    if args.json:
+        print(json.dumps(est.as_json(), indent=2))
+        return 0
+    table = Table(title=f"stack {est.stack}: estimated USD per hour ({est.region}, prices of {est.price_table_date})")
+    for name in ("pool", "machine", "nodes", "on-demand", "spot", "of which disk", "as configured"):
+        table.add_column(name, justify="left" if name in ("pool", "machine") else "right")
+    for p in est.pools:
+        table.add_row(p.pool, p.machine_type, str(p.nodes), f"{p.on_demand_usd_per_hour:.4f}",
+                      f"{p.spot_usd_per_hour:.4f}", f"{p.disk_usd_per_hour:.4f}",
+                      f"{p.usd_per_hour:.4f}" + (" (spot)" if p.spot else ""))
+    fee = f"{est.cluster_fee_usd_per_hour:.4f}"
+    table.add_row("GKE cluster fee", "", "", fee, fee, "", fee)
+    table.add_row("total", "", "", f"{est.on_demand_usd_per_hour:.4f}", f"{est.spot_usd_per_hour:.4f}", "",
+                  f"{est.configured_usd_per_hour:.4f}", style="bold")
+    console = _console()
+    console.print(table)
+    console.print(f"prices: {est.price_table_source}, {est.price_table_date}; spot prices move, check before use")
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from .render import render
+
+    lab = load_lab(args.stack)
+    files = render(lab)
+    replace_tree(Path(args.out), files, f"compatlab render --stack {lab.stack}")
+    print(f"{lab.stack}: {len(files)} files in {args.out} (kubectl apply -k {args.out})")
+    return 0
+
+
 def _console() -> Console:
     # Off a terminal (CI, pipes) rich would wrap at 80 columns; tables read better wider.
     probe = Console()
@@ -108,6 +142,16 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", help="results directory (default results/<stack>; replaced whole)")
     sim.add_argument("--json", action="store_true", help="print the per-level summary as JSON")
     sim.set_defaults(run=_simulate)
+
+    render = sub.add_parser("render", help="write the lab's Kubernetes objects as YAML files")
+    render.add_argument("--stack", required=True, help="stack name or file")
+    render.add_argument("--out", required=True, help="output directory (replaced whole)")
+    render.set_defaults(run=_render)
+
+    cost = sub.add_parser("cost", help="estimated cost per hour of a stack on GKE")
+    cost.add_argument("--stack", required=True, help="stack name or file")
+    cost.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    cost.set_defaults(run=_cost)
     return top
 
 

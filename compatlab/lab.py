@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import math
 from collections import Counter
 from pathlib import Path
@@ -12,7 +14,7 @@ from .capacity import allocatable_cores, allocatable_memory_gb
 from .errors import LabError
 from .levels import LEVEL_NAMES, level
 from .model import Lab, MiniCluster, Pool
-from .paths import JOBSPECS, stack_file
+from .paths import JOBSPECS, SCHEMAS, stack_file
 from .schema import check, load_yaml
 from .workloads import available, load_workload
 
@@ -30,6 +32,12 @@ def stack_config(path: Path) -> dict[str, Any]:
         for key, value in doc["config"].items()
         if key.startswith(f"{NAMESPACE}:")
     }
+
+
+def lab_config_keys() -> tuple[str, ...]:
+    """The keys a stack may set under ``compatlab:`` (the lab schema's properties)."""
+    schema = json.loads((SCHEMAS / "lab.schema.json").read_text())
+    return tuple(schema["properties"])
 
 
 def load_lab(stack: str | Path, jobspecs: Path = JOBSPECS) -> Lab:
@@ -57,7 +65,13 @@ def lab_from_config(config: dict[str, Any], path: Path, jobspecs: Path = JOBSPEC
         if name not in LEVEL_NAMES:
             raise LabError(path, f"{NAMESPACE}:levels[{i}]",
                            f"{name!r} is not a level; allowed: {', '.join(LEVEL_NAMES)}")
-    rainbow = config.get("rainbow") or {}
+    rainbow = config["rainbow"]
+    for i, cidr in enumerate(rainbow["sourceRanges"]):
+        try:
+            ipaddress.ip_network(cidr)
+        except ValueError:
+            raise LabError(path, f"{NAMESPACE}:rainbow.sourceRanges[{i}]",
+                           f"{cidr!r} is not a CIDR range; allowed: e.g. 203.0.113.7/32") from None
     return Lab(
         stack=path.name.removeprefix("Pulumi.").rsplit(".", 1)[0],
         source=path,

@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources for the lab: no experiment logic lives here, only declarations."""

@@ -1,0 +1,24 @@
+"""Apply a Kubernetes object that the core built as plain data."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+# Typed resources where pulumi-kubernetes has them (better diffs and await logic).
+_TYPED = {
+    ("v1", "Namespace"): k8s.core.v1.Namespace,
+    ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
+    ("v1", "Service"): k8s.core.v1.Service,
+    ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
+    ("networking.k8s.io/v1", "Ingress"): k8s.networking.v1.Ingress,
+}
+
+
+def apply_object(name: str, obj: dict, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    cls = _TYPED.get((obj["apiVersion"], obj["kind"]))
+    fields = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+    if cls is not None:
+        return cls(name, **fields, opts=opts)
+    return k8s.apiextensions.CustomResource(
+        name, api_version=obj["apiVersion"], kind=obj["kind"], **fields, opts=opts)
