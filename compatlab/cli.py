@@ -119,39 +119,34 @@ def _positive(text: str) -> int:
     return value
 
 
+def _command(sub, name: str, help: str, run, *, stack: bool = True, out: str | None = None,
+             json_help: str | None = None) -> argparse.ArgumentParser:
+    cmd = sub.add_parser(name, help=help)
+    if stack:
+        cmd.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<name>.yaml) or file")
+    if out:
+        cmd.add_argument("--out", required=out == "required", help="output directory (replaced whole)"
+                         + ("" if out == "required" else f"; default {out}"))
+    if json_help:
+        cmd.add_argument("--json", action="store_true", help=json_help)
+    cmd.set_defaults(run=run)
+    return cmd
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="compatlab", description="The compatibility experiment.")
     sub = top.add_subparsers(dest="command", required=True)
-
-    gen = sub.add_parser("generate", help="write rainbow metadata and jobspecs per level for a stack")
-    gen.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<name>.yaml) or file")
-    gen.add_argument("--out", required=True, help="output directory (replaced whole)")
-    gen.set_defaults(run=_generate)
-
-    match = sub.add_parser("match", help="which registered clusters satisfy each jobspec, and why not")
+    _command(sub, "generate", "write rainbow metadata and jobspecs per level for a stack", _generate, out="required")
+    match = _command(sub, "match", "which registered clusters satisfy each jobspec, and why not", _match,
+                     stack=False, json_help="print a JSON array, one object per jobspec")
     match.add_argument("--clusters", required=True, help="directory of <cluster>/nodes.json + subsystems")
     match.add_argument("jobspecs", nargs="+", help="nextgen jobspec files")
-    match.add_argument("--json", action="store_true", help="print a JSON array, one object per jobspec")
-    match.set_defaults(run=_match)
-
-    sim = sub.add_parser("simulate", help="run the experiment on the embedded scheduler")
-    sim.add_argument("--stack", required=True, help="stack name or file")
+    sim = _command(sub, "simulate", "run the experiment on the embedded scheduler", _simulate,
+                   out="results/<stack>", json_help="print the per-level summary as JSON")
     sim.add_argument("--seed", type=int, default=0, help="seed of the random cluster selection (default 0)")
-    sim.add_argument("--repeats", type=_positive, default=10,
-                     help="submissions of each jobspec per level (default 10)")
-    sim.add_argument("--out", help="results directory (default results/<stack>; replaced whole)")
-    sim.add_argument("--json", action="store_true", help="print the per-level summary as JSON")
-    sim.set_defaults(run=_simulate)
-
-    render = sub.add_parser("render", help="write the lab's Kubernetes objects as YAML files")
-    render.add_argument("--stack", required=True, help="stack name or file")
-    render.add_argument("--out", required=True, help="output directory (replaced whole)")
-    render.set_defaults(run=_render)
-
-    cost = sub.add_parser("cost", help="estimated cost per hour of a stack on GKE")
-    cost.add_argument("--stack", required=True, help="stack name or file")
-    cost.add_argument("--json", action="store_true", help="print the estimate as JSON")
-    cost.set_defaults(run=_cost)
+    sim.add_argument("--repeats", type=_positive, default=10, help="submissions of each jobspec per level (default 10)")
+    _command(sub, "render", "write the lab's Kubernetes objects as YAML files", _render, out="required")
+    _command(sub, "cost", "estimated cost per hour of a stack on GKE", _cost, json_help="print the estimate as JSON")
     return top
 
 

@@ -67,9 +67,14 @@ def build_cluster(name: str, nodes: dict, subsystems: Mapping[str, dict], source
     for subsystem, graph in sorted(subsystems.items()):
         check_graph(graph, f"{source}/{subsystem}{SUFFIX}", dominant=False)
         features = graph["graph"]["nodes"]
-        for edge in graph["graph"]["edges"]:
-            if edge.get("relation", "contains") == "contains" and edge["source"] in meta:
-                linked[edge["source"]][subsystem].append(features[edge["target"]].get("metadata", {}))
+        for i, edge in enumerate(graph["graph"]["edges"]):
+            if edge.get("relation", "contains") != "contains" or edge["source"] in features:
+                continue  # internal to the subsystem
+            if edge["source"] not in meta:
+                # rainbow refuses such a registration: the edge links nothing it knows.
+                raise LabError(f"{source}/{subsystem}{SUFFIX}", f"graph.edges[{i}].source",
+                               f"{edge['source']!r} is neither a vertex of this subsystem nor of nodes.json")
+            linked[edge["source"]][subsystem].append(features[edge["target"]].get("metadata", {}))
 
     # Only what hangs off the cluster vertex "0" by contains edges is searched.
     counts: dict[str, dict[str, int]] = {}

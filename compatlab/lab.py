@@ -53,18 +53,8 @@ def lab_from_config(config: dict[str, Any], path: Path, jobspecs: Path = JOBSPEC
     miniclusters = _miniclusters(config["miniclusters"], pools, path)
     _check_capacity(pools, miniclusters, path)
     found = available(jobspecs)
-    names = config.get("workloads") or list(found)
-    _unique(names, path, "workloads")
-    for i, name in enumerate(names):
-        if name not in found:
-            raise LabError(path, f"{NAMESPACE}:workloads[{i}]",
-                           f"{name!r} has no file {jobspecs / (name + '.yaml')}; allowed: {', '.join(found)}")
-    levels = config.get("levels") or list(LEVEL_NAMES)
-    _unique(levels, path, "levels")
-    for i, name in enumerate(levels):
-        if name not in LEVEL_NAMES:
-            raise LabError(path, f"{NAMESPACE}:levels[{i}]",
-                           f"{name!r} is not a level; allowed: {', '.join(LEVEL_NAMES)}")
+    names = _chosen(config, "workloads", list(found), path, f"has no file in {jobspecs}")
+    levels = _chosen(config, "levels", list(LEVEL_NAMES), path, "is not a level")
     rainbow = config["rainbow"]
     for i, cidr in enumerate(rainbow["sourceRanges"]):
         try:
@@ -89,10 +79,20 @@ def lab_from_config(config: dict[str, Any], path: Path, jobspecs: Path = JOBSPEC
 
 
 def _unique(names: list[str], path: Path, key: str) -> None:
+    counts = Counter(names)
     for i, name in enumerate(names):
-        if Counter(names)[name] > 1:
-            where = f"{NAMESPACE}:{key}[{i}]"
-            raise LabError(path, where, f"{name!r} is listed twice; names must be unique")
+        if counts[name] > 1:
+            raise LabError(path, f"{NAMESPACE}:{key}[{i}]", f"{name!r} is listed twice; names must be unique")
+
+
+def _chosen(config: dict, key: str, allowed: list[str], path: Path, problem: str) -> list[str]:
+    """An optional list of names from ``allowed`` (all of them by default), each once."""
+    names = config.get(key) or allowed
+    _unique(names, path, key)
+    for i, name in enumerate(names):
+        if name not in allowed:
+            raise LabError(path, f"{NAMESPACE}:{key}[{i}]", f"{name!r} {problem}; allowed: {', '.join(allowed)}")
+    return names
 
 
 def _pools(raw: list[dict], path: Path) -> dict[str, Pool]:

@@ -28,23 +28,27 @@ def _found(vertices: list[Vertex], requirement: Requirement) -> str:
     return f"no {requirement.subsystem} subsystem"
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def explain_slot(cluster: Cluster, slot: Slot) -> str | None:
     """None if the slot fits; else the first constraint that leaves too few vertices."""
     candidates = cluster.of_type(slot.type)
-    plural = f"{slot.type}s"
+    plural, wanted = f"{slot.type}s", _n(slot.replicas, slot.type)
     if len(candidates) < slot.replicas:
-        return f"needs {slot.replicas} {plural}, has {len(candidates)}"
+        return f"needs {wanted}, has {len(candidates)}"
     for kind, count in slot.counts:
         passing = [v for v in candidates if v.counts.get(kind, 0) >= count]
         if len(passing) < slot.replicas:
             have = sorted({v.counts.get(kind, 0) for v in candidates})
-            return (f"needs {count} {kind} per {slot.type} on {slot.replicas} {plural}, "
+            return (f"needs {kind} >= {count} per {slot.type} on {wanted}, "
                     f"{plural} have {'/'.join(map(str, have))} ({len(passing)} qualify)")
         candidates = passing
     for requirement in slot.requires:
         passing = [v for v in candidates if meets(v, requirement)]
         if len(passing) < slot.replicas:
-            return (f"needs {requirement} on {slot.replicas} {plural}, found {_found(candidates, requirement)} "
+            return (f"needs {requirement} on {wanted}, found {_found(candidates, requirement)} "
                     f"({len(passing)} qualify)")
         candidates = passing
     return None
