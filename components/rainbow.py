@@ -54,6 +54,7 @@ class Rainbow(pulumi.ComponentResource):
         policy = gcp.compute.SecurityPolicy(
             f"{name}-callers", name=spec.SECURITY_POLICY.format(stack=lab.stack),
             description="Only the configured source ranges may call rainbow",
+            labels=args.labels,
             rules=[
                 gcp.compute.SecurityPolicyRuleArgs(
                     action="allow", priority=1000, description="configured source ranges",

@@ -139,6 +139,7 @@ def test_the_ingress_carries_grpc_over_http2_with_tls_and_restricted_callers(pro
     assert allowed["action"] == "allow"
     assert allowed["match"]["config"]["srcIpRanges"] == list(load_lab(stack).rainbow_source_ranges)
     assert policy["rules"][-1]["action"].startswith("deny")
+    assert policy["labels"] == {"project": "compatlab", "stack": stack, "expiry": "2026-12-31"}
 
 
 def test_secrets_are_secret_outputs_and_nowhere_in_plain_text(program):
