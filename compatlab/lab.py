@@ -14,7 +14,7 @@ from .capacity import allocatable_cores, allocatable_memory_gb
 from .errors import LabError
 from .levels import LEVEL_NAMES, level
 from .model import Lab, MiniCluster, Pool
-from .paths import JOBSPECS, SCHEMAS, stack_file
+from .paths import JOBSPECS, SCHEMAS, STACKS, stack_file
 from .schema import check, load_yaml
 from .workloads import available, load_workload
 
@@ -42,6 +42,9 @@ def lab_config_keys() -> tuple[str, ...]:
 
 def load_lab(stack: str | Path, jobspecs: Path = JOBSPECS) -> Lab:
     path = stack_file(str(stack))
+    if not path.exists() and path.parent == STACKS:
+        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in STACKS.glob("Pulumi.*.yaml"))
+        raise LabError(path, "", f"no such stack {stack!r}; allowed: {', '.join(known)}, or a stack file's path")
     config = stack_config(path)
     return lab_from_config(config, path, jobspecs)
 

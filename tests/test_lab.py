@@ -152,3 +152,8 @@ def test_a_workload_with_a_bad_version(tmp_path, stack_variant):
     path = stack_variant(lambda c: c.update(workloads=["ior"]))
     with pytest.raises(LabError, match=r"ior\.yaml: needs\.software\.ior: 'latest' is not a version"):
         load_lab(path, jobspecs=jobspecs)
+
+
+def test_an_unknown_stack_lists_the_known_ones():
+    with pytest.raises(LabError, match=r"no such stack 'nosuch'; allowed: dev, full"):
+        load_lab("nosuch")
