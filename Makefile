@@ -19,7 +19,7 @@ simulate: $(STAMP)
 	$(BIN)/compatlab simulate --stack full --out $(OUT)/full
 
 generate: $(STAMP)
-	$(BIN)/compatlab generate --stack full --out $(OUT)/full/generated
+	$(BIN)/compatlab generate --stack full --out $(OUT)/generated-full
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

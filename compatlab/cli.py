@@ -157,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     except (LabError, NotOurs) as err:
         print(f"compatlab: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `compatlab ... | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

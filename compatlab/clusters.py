@@ -50,6 +50,8 @@ def _load_json(path: Path, source: str) -> object:
         return json.loads(path.read_text())
     except OSError as err:
         raise LabError(source, "", f"cannot read: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise LabError(source, "", "is not UTF-8 text; allowed: a JSON graph") from None
     except json.JSONDecodeError as err:
         raise LabError(source, f"line {err.lineno}", f"not valid JSON: {err.msg}") from None
 

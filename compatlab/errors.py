@@ -22,6 +22,8 @@ class LabError(Exception):
 
 def key_path(parts: tuple | list, prefix: str = "") -> str:
     """Render a JSON path like ``miniclusters[2].pool``."""
+    if not parts:
+        return prefix.rstrip(":") or "(top level)"
     out = prefix
     for part in parts:
         if isinstance(part, int):

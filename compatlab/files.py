@@ -45,6 +45,8 @@ def replace_tree(out: Path, files: dict[str, bytes], what: str) -> None:
     cannot wipe a checkout.
     """
     out = out.resolve()
+    if out.exists() and not out.is_dir():
+        raise NotOurs(f"{out} is a file, not a directory; choose a directory")
     if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
         raise NotOurs(f"{out} is not empty and was not written by compatlab; choose another directory")
     out.parent.mkdir(parents=True, exist_ok=True)

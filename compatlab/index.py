@@ -16,12 +16,10 @@ import numpy as np
 from .clusters import Cluster, Vertex
 from .request import Request, Requirement, Slot
 
-_SCALARS = (str, int, float, bool)
-
-
 def _signature(vertex: Vertex) -> tuple:
+    # Only string fields can match; sorting them alone keeps mixed-type metadata comparable.
     features = tuple(
-        (subsystem, tuple(sorted(tuple(sorted((k, v) for k, v in f.items() if isinstance(v, _SCALARS)))
+        (subsystem, tuple(sorted(tuple(sorted((k, v) for k, v in f.items() if isinstance(v, str)))
                                  for f in feats)))
         for subsystem, feats in vertex.features.items()
     )

@@ -20,6 +20,8 @@ from .workloads import available, load_workload
 
 NAMESPACE = "compatlab"
 DEFAULT_IMAGES = "ghcr.io/converged-computing/compatlab"
+# Pulumi secrets for rainbow (`pulumi config set --secret`): read by the Pulumi program only.
+CREDENTIAL_KEYS = ("rainbowSecret", "rainbowToken")
 
 
 def stack_config(path: Path) -> dict[str, Any]:
@@ -30,7 +32,7 @@ def stack_config(path: Path) -> dict[str, Any]:
     return {
         key.split(":", 1)[1]: value
         for key, value in doc["config"].items()
-        if key.startswith(f"{NAMESPACE}:")
+        if key.startswith(f"{NAMESPACE}:") and key.split(":", 1)[1] not in CREDENTIAL_KEYS
     }
 
 
@@ -121,9 +123,15 @@ def _pools(raw: list[dict], path: Path) -> dict[str, Pool]:
             name=p["name"], arch=p["arch"], machine=machine, node_count=p["nodeCount"],
             disk_size_gb=p.get("diskSizeGb", 50), disk_type=disk_type, spot=p.get("spot", True),
         )
-    if not any(pool.arch == "amd64" for pool in pools.values()):
+    system = next((i for i, p in enumerate(raw) if p["arch"] == "amd64"), None)
+    if system is None:
         # System pods and the Flux Operator controller (amd64-only image) need one.
         raise LabError(path, f"{NAMESPACE}:pools", "needs at least one amd64 pool for system pods and the operator")
+    if pools[raw[system]["name"]].spot:
+        # rainbow keeps its registrations in memory: a preempted node would lose them all.
+        raise LabError(path, f"{NAMESPACE}:pools[{system}].spot",
+                       f"the first amd64 pool ({raw[system]['name']}) runs rainbow and the operator and "
+                       "must not be spot; allowed: false")
     return pools
 
 

@@ -67,6 +67,8 @@ def load_yaml(path: Path) -> Any:
         text = path.read_text()
     except OSError as err:
         raise LabError(path, "", f"cannot read: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise LabError(path, "", "is not UTF-8 text; allowed: a YAML file") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as err:

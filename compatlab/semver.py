@@ -22,6 +22,9 @@ _VERSION = re.compile(
 )
 
 
+_UINT64 = 2**64 - 1
+
+
 @dataclass(frozen=True)
 class Version:
     major: int
@@ -44,14 +47,17 @@ def parse(text: str) -> Version | None:
     """Parse a version as Masterminds' NewVersion does; None if it does not parse."""
     if not isinstance(text, str):
         return None
-    m = _VERSION.match(text.strip())
+    m = _VERSION.fullmatch(text)  # no trimming: " 1.20" does not parse in Go either
     if not m:
         return None
     pre = tuple(m["pre"].split(".")) if m["pre"] else ()
+    if any(p.isdigit() and len(p) > 1 and p.startswith("0") for p in pre):
+        return None  # numeric prerelease identifiers may not have leading zeros
+    parts = [int(m[k] or 0) for k in ("major", "minor", "patch")]
+    if any(n > _UINT64 for n in parts):
+        return None  # Masterminds parses each part as a uint64
     return Version(
-        int(m["major"]),
-        int(m["minor"] or 0),
-        int(m["patch"] or 0),
+        *parts,
         pre,
         m["minor"] is not None,
         m["patch"] is not None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from functools import cache
 from pathlib import Path
@@ -17,6 +18,15 @@ from .schema import check, check_with
 @cache
 def _nextgen() -> jsonschema.Draft7Validator:
     return jsonschema.Draft7Validator(jobspec_nextgen)
+
+
+@cache
+def _resource() -> jsonschema.Draft7Validator:
+    # The schema checks only resources whose names match its pattern; check every one.
+    return jsonschema.Draft7Validator({"$ref": "#/definitions/resources", "definitions": jobspec_nextgen["definitions"]})
+
+
+RESOURCE_NAME = re.compile(r"^([a-z]|[|]|&|[0-9]+)+$")
 
 
 def check_requires_item(item: object, source: str | Path, key: str) -> None:
@@ -55,7 +65,14 @@ def check_jobspec(doc: object, source: str | Path, *, one_item_per_subsystem: bo
     if not resources:
         raise LabError(source, "resources", "no resources; allowed: a map of named resources with one slot")
     for name, top in resources.items():
+        if not isinstance(name, str) or not RESOURCE_NAME.fullmatch(name):
+            raise LabError(source, f"resources.{name}",
+                           f"{name!r} is not a resource name; allowed: lowercase letters, digits, | and &")
+        check_with(_resource(), top, source, prefix=f"resources.{name}")
         for resource, key in _walk(top, f"resources.{name}"):
+            replicas = resource.get("replicas", 1)
+            if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
+                raise LabError(source, f"{key}.replicas", f"{replicas!r} is not allowed; allowed: an integer >= 1")
             items = resource.get("requires") or []
             for i, item in enumerate(items):
                 check_requires_item(item, source, f"{key}.requires[{i}]")
@@ -80,6 +97,8 @@ def check_graph(doc: object, source: str | Path, *, dominant: bool) -> None:
     if dominant and "0" not in vertices:
         raise LabError(source, "graph.nodes", 'has no vertex "0"; rainbow starts its search at the cluster vertex "0"')
     for i, edge in enumerate(doc["graph"]["edges"]):
+        if edge.get("relation", "contains") != "contains":
+            continue  # rainbow follows only contains edges; reverse "in" edges may point anywhere
         # A subsystem's edges start at dominant-graph vertices, which live in nodes.json.
         ends = ("source", "target") if dominant else ("target",)
         for end in ends:

@@ -16,6 +16,8 @@ def load_workload(path: Path) -> Workload:
     if doc["workload"] != path.stem:
         raise LabError(path, "workload", f"{doc['workload']!r} must equal the file name {path.stem!r}")
     raw = doc["needs"]
+    if "go" in (raw.get("software") or {}):
+        raise LabError(path, "needs.software.go", "Go is a build need, not installed software; allowed: needs.go")
     for key, version in [("go", raw.get("go"))] + [
         (f"software.{k}", v) for k, v in (raw.get("software") or {}).items()
     ]:

@@ -46,6 +46,7 @@ class Rainbow(pulumi.ComponentResource):
         key = tls.PrivateKey(f"{name}-key", algorithm="ECDSA", ecdsa_curve="P256", opts=mine)
         cert = tls.SelfSignedCert(
             f"{name}-cert", private_key_pem=key.private_key_pem, validity_period_hours=24 * 90,
+            early_renewal_hours=24 * 14,  # a `pulumi up` in the last two weeks renews it
             subject=tls.SelfSignedCertSubjectArgs(common_name=lab.rainbow_host or "rainbow"),
             dns_names=[lab.rainbow_host or "rainbow", f"{spec.NAME}.{spec.NAMESPACE}.svc"],
             allowed_uses=["key_encipherment", "digital_signature", "server_auth"], opts=mine)
@@ -73,7 +74,9 @@ class Rainbow(pulumi.ComponentResource):
         if not lab.rainbow_host:
             edge.append(gcp.compute.SSLCertificate(
                 f"{name}-edge", name=spec.SSL_CERTIFICATE.format(stack=lab.stack),
-                certificate=cert.cert_pem, private_key=key.private_key_pem, opts=mine))
+                certificate=cert.cert_pem, private_key=key.private_key_pem,
+                # A fixed name (the Ingress annotation names it): delete the old one first on renewal.
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True)))
 
         objects = spec.core_objects(lab)
         namespace = apply_object(f"{name}-ns", objects[0], on_k8s)

@@ -164,3 +164,10 @@ def test_generate_refuses_a_directory_it_did_not_write(tmp_path, capsys):
     assert main(["generate", "--stack", "dev", "--out", str(tmp_path)]) == 2
     assert "not written by compatlab" in capsys.readouterr().err
     assert (tmp_path / "thesis.tex").read_text() == "precious"
+
+
+def test_generate_onto_a_file_exits_2(tmp_path, capsys):
+    target = tmp_path / "taken"
+    target.write_text("x")
+    assert main(["generate", "--stack", "dev", "--out", str(target)]) == 2
+    assert "is a file, not a directory" in capsys.readouterr().err

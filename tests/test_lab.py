@@ -8,6 +8,7 @@ import yaml
 from compatlab.errors import LabError
 from compatlab.lab import load_lab
 from compatlab.levels import LEVEL_NAMES
+from compatlab.paths import STACKS
 from tests.conftest import minicluster
 
 
@@ -84,8 +85,13 @@ def test_an_arm_machine_in_an_amd64_pool(stack_variant):
 
 
 def test_an_amd64_machine_in_an_arm_pool(stack_variant):
-    msg = _error(stack_variant, lambda c: c["pools"][1].update(machineType="e2-standard-4"))
-    assert "pools[1].machineType" in msg and "amd64 machine" in msg and "t2a-standard-4" in msg
+    msg = _error(stack_variant, lambda c: c["pools"][2].update(machineType="e2-standard-4"))
+    assert "pools[2].machineType" in msg and "amd64 machine" in msg and "t2a-standard-4" in msg
+
+
+def test_the_system_pool_may_not_be_spot(stack_variant):
+    msg = _error(stack_variant, lambda c: c["pools"][0].update(spot=True))
+    assert "compatlab:pools[0].spot" in msg and "rainbow" in msg and "allowed: false" in msg
 
 
 def test_duplicate_minicluster_names(stack_variant):
@@ -157,3 +163,26 @@ def test_a_workload_with_a_bad_version(tmp_path, stack_variant):
 def test_an_unknown_stack_lists_the_known_ones():
     with pytest.raises(LabError, match=r"no such stack 'nosuch'; allowed: dev, full"):
         load_lab("nosuch")
+
+
+def test_go_is_a_build_need_not_software(tmp_path, stack_variant):
+    jobspecs = tmp_path / "jobspecs"
+    jobspecs.mkdir()
+    (jobspecs / "ior.yaml").write_text(yaml.safe_dump(
+        {"workload": "ior", "command": ["ior"], "nodes": 1, "needs": {"go": "1.20", "software": {"go": "1.21"}}}))
+    path = stack_variant(lambda c: c.update(workloads=["ior"]))
+    with pytest.raises(LabError, match=r"needs\.software\.go: Go is a build need"):
+        load_lab(path, jobspecs=jobspecs)
+
+
+def test_rainbow_credentials_in_the_stack_file_are_left_to_pulumi(tmp_path):
+    doc = yaml.safe_load((STACKS / "Pulumi.dev.yaml").read_text())
+    doc["config"]["compatlab:rainbowSecret"] = {"secure": "AAABAEncryptedByPulumi"}
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    assert load_lab(path).stack == "dev"
+
+
+def test_an_unknown_top_level_key_names_the_namespace(stack_variant):
+    msg = _error(stack_variant, lambda c: c.update(colour="blue"))
+    assert "compatlab: unknown key 'colour'" in msg

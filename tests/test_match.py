@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import random
+
 import pytest
 
+from compatlab.bench import synthetic_cluster, synthetic_jobspec
 from compatlab.clusters import read_cluster, read_clusters
 from compatlab.errors import LabError
 from compatlab.index import Index
@@ -158,4 +162,55 @@ def test_a_subsystem_edge_from_an_unknown_vertex_is_refused_as_rainbow_does(tmp_
         '{"graph": {"nodes": {"go1": {"metadata": {"type": "go", "version": "1.20"}}},'
         ' "edges": [{"source": "999", "target": "go1", "relation": "contains"}]}}')
     with pytest.raises(LabError, match=r"go-subsystem\.json: graph\.edges\[0\]\.source: '999' is neither"):
+        read_cluster(directory)
+
+
+def test_reverse_in_edges_are_ignored_as_rainbow_does(tmp_path):
+    # rainbow's own example subsystems carry "in" edges back to dominant vertices.
+    directory = cluster_dir(tmp_path, "c", [{}], {"spack": {"0": {"version": "0.5.2"}}})
+    graph = json.loads((directory / "spack-subsystem.json").read_text())
+    graph["graph"]["edges"].append({"source": "spack1", "target": "2", "relation": "in"})
+    (directory / "spack-subsystem.json").write_text(json.dumps(graph))
+    job = request(requires=[{"name": "spack", "field": "version", "min": "0.5.1", "max": "0.5.5"}])
+    assert satisfies(read_cluster(directory), job)
+
+
+def test_mixed_type_metadata_is_indexed_and_only_strings_match(tmp_path):
+    directory = cluster_dir(tmp_path, "c", [{}, {}], {"go": {"0": {"version": "1.21"}, "1": {"version": 1.21}}})
+    cluster = read_cluster(directory)
+    job = request(replicas=1, requires=[{"name": "go", "field": "version", "min": "1.20"}])
+    assert Index([cluster]).matches(job) == ["c"]
+    assert not satisfies(cluster, request(replicas=2, requires=[{"name": "go", "field": "version", "min": "1.20"}]))
+
+
+def test_the_index_agrees_with_the_reference_on_a_varied_synthetic_lab():
+    # The benchmark's generator: one or two kinds of node per cluster, MPI and GPUs on some
+    # nodes only, two items on one subsystem, nested counts of cores and memory.
+    rng = random.Random(11)
+    clusters = [synthetic_cluster(i, rng) for i in range(40)]
+    jobs = [read_request(synthetic_jobspec(i, rng), f"{i}.yaml") for i in range(250)]
+    index = Index(clusters)
+    hits = 0
+    for job in jobs:
+        got = index.matches(job)
+        assert got == sorted(c.name for c in clusters if satisfies(c, job))
+        hits += len(got)
+    assert 0 < hits < 40 * 250
+
+
+@pytest.mark.parametrize(("doc", "message"), [
+    ({"version": 1, "resources": {"My-Job": {"type": "node"}}}, r"resources\.My-Job: 'My-Job' is not a resource name"),
+    (jobspec(replicas=0), r"resources\.app\.replicas: 0 is not allowed; allowed: an integer >= 1"),
+    ({"version": 1, "resources": {"app": {"type": "node", "replicas": "two"}}}, r"replicas: 'two' is not allowed"),
+    ({"version": 1, "resources": {"app": "hello"}}, r"resources\.app: 'hello' is not of type"),
+])
+def test_bad_resources_are_named(doc, message):
+    with pytest.raises(LabError, match=message):
+        read_request(doc, "job.yaml")
+
+
+def test_a_file_that_is_not_utf8(tmp_path):
+    directory = cluster_dir(tmp_path, "c", [{}], {})
+    (directory / "nodes.json").write_bytes(b"\xff\xfe{}")
+    with pytest.raises(LabError, match=r"nodes\.json: is not UTF-8 text"):
         read_cluster(directory)

@@ -178,7 +178,7 @@ def test_a_budget_overrun_stops_before_any_resource():
     config = stack_config("full")
     config["compatlab:budget"] = '{"maxHourlyUsd": 0.5}'
     mocks = RecordingMocks()
-    with pytest.raises(LabError, match=r"compatlab:budget\.maxHourlyUsd: the lab is estimated at 0\.66"):
+    with pytest.raises(LabError, match=r"compatlab:budget\.maxHourlyUsd: the lab is estimated at 0\.73"):
         run_program("full", config, mocks)
     assert mocks.declared == []
 
@@ -213,7 +213,7 @@ def test_the_operator_transform_pins_the_controller_and_drops_the_dead_sidecar()
     pod = result.props["spec"]["template"]["spec"]
     assert [c["name"] for c in pod["containers"]] == ["manager"]
     assert pod["containers"][0]["image"] == "ghcr.io/flux-framework/flux-operator:v0.2.1"
-    assert pod["nodeSelector"] == {"kubernetes.io/arch": "amd64", "cloud.google.com/gke-nodepool": "amd"}
+    assert pod["nodeSelector"] == {"kubernetes.io/arch": "amd64", "cloud.google.com/gke-nodepool": "system"}
     other = {"metadata": {"name": "something-else"}, "spec": {}}
     assert operator_transform(lab)(_Args("kubernetes:apps/v1:Deployment", other)) is None
     assert operator_transform(lab)(_Args("kubernetes:core/v1:Service", props)) is None

@@ -105,7 +105,7 @@ def test_cost_grows_with_nodes(stack_variant):
 
 
 def test_a_lab_over_budget_is_refused(stack_variant):
-    path = stack_variant(lambda c: c["pools"][0].update(spot=False), "full")
+    path = stack_variant(lambda c: c["pools"][1].update(spot=False), "full")
     with pytest.raises(LabError, match=r"budget\.maxHourlyUsd: the lab is estimated at 1\.\d\d USD/hour"):
         check_budget(load_lab(path))
 

@@ -28,6 +28,12 @@ from compatlab.semver import within
         ("1.20.14", "1.20", "1.20", True),
         ("1.21.0", "1.20", "1.20", False),
         ("1.20.0+build.5", "1.20", None, True),
+        (" 1.20", "1.0", None, False),  # Go's parser does not trim
+        ("1.20\n", "1.0", None, False),
+        ("1.2.3-rc.01", "1.0.0-a", None, False),  # numeric prerelease ids: no leading zeros
+        ("1.2.3-rc.1", "1.0.0-a", None, True),
+        ("99999999999999999999.0", "1.0", None, False),  # each part is a uint64
+        ("018.1", "18", None, True),  # leading zeros in release parts are fine
     ],
 )
 def test_bounds(value, low, high, expected):
