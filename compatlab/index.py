@@ -16,6 +16,7 @@ import numpy as np
 from .clusters import Cluster, Vertex
 from .request import Request, Requirement, Slot
 
+
 def _signature(vertex: Vertex) -> tuple:
     # Only string fields can match; sorting them alone keeps mixed-type metadata comparable.
     features = tuple(

@@ -23,7 +23,8 @@ def _nextgen() -> jsonschema.Draft7Validator:
 @cache
 def _resource() -> jsonschema.Draft7Validator:
     # The schema checks only resources whose names match its pattern; check every one.
-    return jsonschema.Draft7Validator({"$ref": "#/definitions/resources", "definitions": jobspec_nextgen["definitions"]})
+    schema = {"$ref": "#/definitions/resources", "definitions": jobspec_nextgen["definitions"]}
+    return jsonschema.Draft7Validator(schema)
 
 
 RESOURCE_NAME = re.compile(r"^([a-z]|[|]|&|[0-9]+)+$")
