@@ -123,6 +123,3 @@ class Lab:
     max_hourly_usd: float | None = None
     rainbow_host: str | None = None
     rainbow_source_ranges: tuple[str, ...] = ()
-
-    def pool(self, name: str) -> Pool:
-        return next(p for p in self.pools if p.name == name)
