@@ -13,6 +13,8 @@ Credentials never appear here: the Deployment reads them from the Secret
 
 from __future__ import annotations
 
+import yaml
+
 from .k8s_operator import system_node_selector
 from .labels import kube_labels
 from .model import Lab
@@ -117,8 +119,6 @@ def namespace(lab: Lab) -> dict:
 
 
 def envoy_configmap(lab: Lab) -> dict:
-    import yaml
-
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(lab, f"{NAME}-envoy"),
             "data": {"envoy.yaml": yaml.safe_dump(envoy_config(), sort_keys=False)}}
 

@@ -18,7 +18,7 @@ from .generate import generate
 from .index import Index
 from .match import rainbow_satisfies
 from .model import Lab
-from .outcomes import FAILURES, outcome
+from .outcomes import FAILURES, Outcome, outcome
 from .request import read_request
 
 REJECTED = "rejected"
@@ -78,44 +78,44 @@ def simulate(lab: Lab, seed: int = 0, repeats: int = 10) -> Simulation:
     """Submit every workload ``repeats`` times per level (fresh random picks each time)."""
     files = generate(lab)
     clusters = clusters_from_files(files)
-    by_name = {mc.name: mc for mc in lab.miniclusters}
     index = Index(clusters)
     rng = random.Random(seed)
+    # What really happens depends on the workload and the cluster, never on the level.
+    fates = {w.name: {mc.name: outcome(w, mc) for mc in lab.miniclusters} for w in lab.workloads}
     records = []
     for level in lab.levels:
         for workload in lab.workloads:
             rel = f"jobspecs/{level.name}/{workload.name}.yaml"
             request = read_request(yaml.safe_load(files[rel]), rel)
             matches = index.matches(request)
-            fates = {name: outcome(workload, mc) for name, mc in by_name.items()}
-            rainbow = [c.name for c in clusters if c.name not in matches and rainbow_satisfies(c, request)]
+            here = fates[workload.name]
+            runnable = tuple(sorted(n for n, f in here.items() if f.ok))
+            rainbow = tuple(sorted(c.name for c in clusters
+                                   if c.name not in matches and rainbow_satisfies(c, request)))
             for trial in range(repeats):
                 chosen = rng.choice(matches) if matches else None
-                fate = fates[chosen] if chosen else None
+                fate = here[chosen] if chosen else None
                 records.append(JobRecord(
                     level=level.name, workload=workload.name, trial=trial, jobspec=rel, matches=tuple(matches),
                     cluster=chosen, outcome=fate.mode if fate else REJECTED,
                     detail=fate.detail if fate else "no cluster matched",
-                    runnable_on=tuple(sorted(n for n, f in fates.items() if f.ok)),
-                    rainbow_also=tuple(sorted(rainbow)),
+                    runnable_on=runnable, rainbow_also=rainbow,
                 ))
-    summaries = tuple(_summarise(level.name, [r for r in records if r.level == level.name], by_name, lab)
+    summaries = tuple(_summarise(level.name, [r for r in records if r.level == level.name], fates)
                       for level in lab.levels)
-    return Simulation(lab.stack, seed, repeats, tuple(sorted(by_name)), tuple(records), summaries, files)
+    names = tuple(sorted(mc.name for mc in lab.miniclusters))
+    return Simulation(lab.stack, seed, repeats, names, tuple(records), summaries, files)
 
 
-def _summarise(level: str, records: list[JobRecord], by_name, lab: Lab) -> LevelSummary:
+def _summarise(level: str, records: list[JobRecord], fates: dict[str, dict[str, Outcome]]) -> LevelSummary:
     modes = Counter(r.outcome for r in records)
     rejected = [r for r in records if r.outcome == REJECTED]
     correct = modes["ok"] + sum(1 for r in rejected if not r.runnable_on)
     first = [r for r in records if r.trial == 0]
     pairs = [(r, name) for r in first for name in r.matches]
     good = sum(1 for r, name in pairs if name in r.runnable_on)
-    workloads = {w.name: w for w in lab.workloads}
-    differs = [
-        {"workload": r.workload, "cluster": name, "outcome": outcome(workloads[r.workload], by_name[name]).mode}
-        for r in first for name in r.rainbow_also
-    ]
+    differs = [{"workload": r.workload, "cluster": name, "outcome": fates[r.workload][name].mode}
+               for r in first for name in r.rainbow_also]
     return LevelSummary(
         level=level,
         jobs=len(records),
