@@ -9,12 +9,12 @@ import json
 import pulumi
 
 from compatlab.cost import check_budget
-from compatlab.generate import generate
-from compatlab.k8s_minicluster import namespace as minicluster_namespace
-from compatlab.k8s_rainbow import in_cluster_host
-from compatlab.lab import lab_config_keys, lab_from_config
-from compatlab.labels import gcp_labels
-from compatlab.paths import stack_file
+from compatlab.formats.generate import generate
+from compatlab.kube.labels import gcp_labels
+from compatlab.kube.minicluster import namespace as minicluster_namespace
+from compatlab.kube.rainbow import in_cluster_host
+from compatlab.lab.paths import stack_file
+from compatlab.lab.stack import lab_config_keys, lab_from_config
 from components.cluster import LabCluster, LabClusterArgs
 from components.flux_operator import FluxOperator, FluxOperatorArgs
 from components.minicluster import FluxMiniCluster, MiniClusterArgs

@@ -13,10 +13,10 @@ import resource
 import sys
 import time
 
-from .clusters import Cluster, build_cluster
-from .index import Index
-from .match import satisfies
-from .request import Request, read_request
+from compatlab.scheduler.clusters import Cluster, build_cluster
+from compatlab.scheduler.index import Index
+from compatlab.scheduler.match import satisfies
+from compatlab.scheduler.request import Request, read_request
 
 ARCHES = ("amd64", "arm64", "ppc64le")
 OSES = ("ubuntu-20.04", "ubuntu-22.04", "ubuntu-24.04", "rocky-8", "rocky-9", "debian-12")
@@ -29,7 +29,13 @@ def _vertex(vid: str, kind: str, size: int = 1, **fields) -> dict:
 
 
 def synthetic_cluster(i: int, rng: random.Random) -> Cluster:
-    """A cluster with one or two kinds of node, so subsystems sit on some nodes only."""
+    """A synthetic ``Cluster`` named ``cluster<i:04d>``, drawn from ``rng``: one or two kinds of node.
+
+    Each kind has 1-12 nodes of 2-16 cores and 1-64 GB of memory, one arch, OS, Go
+    version and disk size (GB, ``local.gb``), some an MPI and GPUs, as subsystems
+    (``archspec``, ``os``, ``software-go``, ``storage``, ``mpi``, ``gpu``); so subsystems sit
+    on some nodes only. Raises nothing (``build_cluster`` would raise ``LabError`` on a bad graph).
+    """
     arch, os_id = rng.choice(ARCHES), rng.choice(OSES)
     vertices = {"0": _vertex("0", "cluster")}
     edges = []
@@ -78,6 +84,12 @@ def synthetic_cluster(i: int, rng: random.Random) -> Cluster:
 
 
 def synthetic_jobspec(i: int, rng: random.Random) -> dict:
+    """dict: a nextgen jobspec (version 1) drawn from ``rng``, running ``app <i>``.
+
+    One slot ``job`` of 1-12 nodes with 1-16 cores each (half the time also 1-32 GB of
+    memory each) and random ``requires`` items (arch, OS, Go ``min``/``max``, MPI, disk GB, GPUs).
+    Raises nothing.
+    """
     requires = []
     if rng.random() < 0.6:
         requires.append({"name": "archspec", "field": "cpu.target", "match": rng.choice(ARCHES)})
@@ -103,6 +115,13 @@ def synthetic_jobspec(i: int, rng: random.Random) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; the exit status (int): 0 if every sampled pair agrees, else 1.
+
+    ``argv`` defaults to ``sys.argv[1:]``: ``--clusters`` (1000), ``--jobspecs`` (10000),
+    ``--sample`` pairs re-checked (2000), ``--seed`` (7). Prints timings in seconds; the
+    last line is ``pairs_per_second=<N> peak_mb=<M> sample_agrees=<true|false>``, peak
+    resident memory in MiB (``ru_maxrss`` is KiB on Linux). Bad arguments: ``SystemExit`` (2).
+    """
     ap = argparse.ArgumentParser(prog="compatlab-bench", description=__doc__)
     ap.add_argument("--clusters", type=int, default=1000)
     ap.add_argument("--jobspecs", type=int, default=10000)

@@ -1,4 +1,8 @@
-"""The compatlab command: a thin layer over the core. ``main(argv) -> int``."""
+"""The compatlab command: a thin layer over the core. ``main(argv) -> int``.
+
+Subcommands: ``generate``, ``match``, ``simulate``, ``render``, ``cost``. Exit status 0 on
+success, 2 on bad input (one ``compatlab: error:`` line on stderr) or bad arguments.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,16 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from .clusters import read_clusters
+from compatlab.formats.generate import generate
+from compatlab.lab.stack import load_lab
+from compatlab.scheduler.clusters import read_clusters
+from compatlab.scheduler.index import Index
+from compatlab.scheduler.match import explain
+from compatlab.scheduler.request import read_request
+
 from .errors import LabError
 from .files import NotOurs, replace_tree
-from .generate import generate
-from .index import Index
-from .lab import load_lab
-from .match import explain
-from .request import read_request
-from .schema import load_yaml
+from .inputs import load_yaml
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -79,7 +84,7 @@ def _cost(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from .render import render
+    from compatlab.kube.render import render
 
     lab = load_lab(args.stack)
     files = render(lab)
@@ -95,8 +100,8 @@ def _console() -> Console:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .report import print_summary, result_files, summary_json
-    from .simulate import simulate
+    from compatlab.experiment.report import print_summary, result_files, summary_json
+    from compatlab.experiment.simulate import simulate
 
     lab = load_lab(args.stack)
     sim = simulate(lab, seed=args.seed, repeats=args.repeats)
@@ -134,6 +139,10 @@ def _command(sub, name: str, help: str, run, *, stack: bool = True, out: str | N
 
 
 def parser() -> argparse.ArgumentParser:
+    """The ``compatlab`` argument parser; each subcommand sets ``run``, its handler (``Namespace`` -> exit status).
+
+    Raises nothing; parsing bad arguments exits with ``SystemExit`` (2).
+    """
     top = argparse.ArgumentParser(prog="compatlab", description="The compatibility experiment.")
     sub = top.add_subparsers(dest="command", required=True)
     _command(sub, "generate", "write rainbow metadata and jobspecs per level for a stack", _generate, out="required")
@@ -151,6 +160,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand on ``argv`` (default ``sys.argv[1:]``); return the exit status (int).
+
+    0 on success or when the reader of stdout left (``BrokenPipeError``); 2 on ``LabError``
+    or ``NotOurs``, printed as one ``compatlab: error: ...`` line on stderr. Bad arguments
+    and ``--help`` raise ``SystemExit`` (2, 0) from argparse; other errors propagate.
+    """
     args = parser().parse_args(argv)
     try:
         return args.run(args)

@@ -1,26 +1,30 @@
-"""What a lab costs per hour on GKE, from the repository's price table."""
+"""What a lab costs per hour on GKE, from the repository's price table.
+
+Every amount is USD per hour, rounded to 4 decimals. Prices come from
+``compatlab/data/prices.yaml`` (Google Cloud list prices for us-central1: the VM
+instance, disk and GKE pricing pages, as of the date the file states; not fetched live).
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from functools import cache
 
-import yaml
+from compatlab.lab.catalogue import prices
+from compatlab.lab.model import Lab, Pool
 
 from .errors import LabError
-from .model import Lab, Pool
-from .paths import DATA
 
-HOURS_PER_MONTH = 730
-
-
-@cache
-def price_table() -> dict:
-    return yaml.safe_load((DATA / "prices.yaml").read_text())
+HOURS_PER_MONTH = 730  # hours in a month, as Google Cloud's monthly prices count it (prices.yaml's disks)
 
 
 @dataclass(frozen=True)
 class PoolCost:
+    """One node pool's cost, USD per hour: ``nodes`` machines of ``machine_type`` with their boot disks.
+
+    ``on_demand_usd_per_hour`` and ``spot_usd_per_hour`` include the disks (whose price
+    spot does not change); ``disk_usd_per_hour`` is the disks alone.
+    """
+
     pool: str
     machine_type: str
     nodes: int
@@ -31,12 +35,19 @@ class PoolCost:
 
     @property
     def usd_per_hour(self) -> float:
-        """What the pool as configured (spot or not) costs."""
+        """USD per hour the pool costs as configured: the spot price if ``spot``, else on-demand. Raises nothing."""
         return self.spot_usd_per_hour if self.spot else self.on_demand_usd_per_hour
 
 
 @dataclass(frozen=True)
 class Estimate:
+    """A stack's estimate, USD per hour: its pools plus the GKE cluster fee, and the price table it used.
+
+    The three totals (all on-demand, all spot, as configured) include the cluster fee
+    (``clusterFeeUsdPerHour`` in prices.yaml, before GKE's free-tier credit); the
+    ``price_table_*`` fields and ``region`` are those of ``compatlab/data/prices.yaml``.
+    """
+
     stack: str
     pools: tuple[PoolCost, ...]
     cluster_fee_usd_per_hour: float
@@ -48,6 +59,10 @@ class Estimate:
     region: str
 
     def as_json(self) -> dict:
+        """dict for ``json.dumps``: totals and pools (USD per hour, each pool with ``usd_per_hour``), price table.
+
+        Raises nothing.
+        """
         return {
             "stack": self.stack,
             "on_demand_usd_per_hour": self.on_demand_usd_per_hour,
@@ -78,7 +93,13 @@ def _pool_cost(pool: Pool, table: dict, lab: Lab) -> PoolCost:
 
 
 def estimate(lab: Lab) -> Estimate:
-    table = price_table()
+    """The lab's cost in USD per hour (``Estimate``), per pool and in total, from ``compatlab/data/prices.yaml``.
+
+    A pool costs node count x machine price per hour plus node count x boot disk GB x the
+    disk type's USD per GB-month / ``HOURS_PER_MONTH``. Raises ``LabError`` naming
+    ``compatlab:pools[<i>].machineType`` when a pool's machine type has no price.
+    """
+    table = prices()
     pools = tuple(_pool_cost(pool, table, lab) for pool in lab.pools)
     fee = float(table["clusterFeeUsdPerHour"])
     return Estimate(
@@ -95,7 +116,11 @@ def estimate(lab: Lab) -> Estimate:
 
 
 def check_budget(lab: Lab) -> Estimate:
-    """Stop before anything is declared when the lab, as configured, costs more than its budget."""
+    """The lab's ``Estimate``, checked against its budget before anything is declared.
+
+    Raises ``LabError`` naming ``compatlab:budget.maxHourlyUsd`` when the configured cost
+    (USD per hour) exceeds ``lab.max_hourly_usd``; no budget, no check. Raises as ``estimate`` too.
+    """
     est = estimate(lab)
     if lab.max_hourly_usd is not None and est.configured_usd_per_hour > lab.max_hourly_usd:
         raise LabError(lab.source, "compatlab:budget.maxHourlyUsd",

@@ -15,13 +15,14 @@ class LabError(Exception):
         super().__init__(self.line())
 
     def line(self) -> str:
+        """The one-line message: ``<file>: <key>: <problem>``, whitespace collapsed."""
         where = f"{self.source}: {self.key}" if self.key else self.source
         # Keep the message on one line whatever the problem text holds.
         return " ".join(f"{where}: {self.problem}".split())
 
 
 def key_path(parts: tuple | list, prefix: str = "") -> str:
-    """Render a JSON path like ``miniclusters[2].pool``."""
+    """Render a JSON path like ``compatlab:miniclusters[2].pool`` from its parts (strings and list indexes)."""
     if not parts:
         return prefix.rstrip(":") or "(top level)"
     out = prefix

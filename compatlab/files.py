@@ -14,15 +14,20 @@ MARKER = ".compatlab"
 
 
 def dump_json(doc: object) -> bytes:
+    """A document as JSON bytes: 2-space indent, sorted keys, trailing newline (byte-identical reruns)."""
     return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
 
 
 def dump_yaml(doc: object) -> bytes:
+    """A document as block-style YAML bytes, keys in insertion order."""
     return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False).encode()
 
 
 def write_file(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same directory, then rename over the target."""
+    """Write ``data`` to ``path`` whole: a temp file in the same directory, then a rename over the target.
+
+    Creates missing parent directories; raises ``OSError`` and leaves no temp file behind.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -35,13 +40,15 @@ def write_file(path: Path, data: bytes) -> None:
 
 
 class NotOurs(Exception):
-    """The output directory holds files compatlab did not write."""
+    """The output directory is a file, or holds files compatlab did not write. The CLI exits 2."""
 
 
 def replace_tree(out: Path, files: dict[str, bytes], what: str) -> None:
     """Make ``out`` hold exactly ``files`` (relative path -> bytes), swapped in whole.
 
-    Refuses a non-empty directory that compatlab did not write, so ``--out .``
+    The tree is written to a staging directory beside ``out`` and renamed into
+    place; ``what`` (the command) goes into the marker file. Raises ``NotOurs`` for a
+    file, or a non-empty directory that compatlab did not write, so ``--out .``
     cannot wipe a checkout.
     """
     out = out.resolve()

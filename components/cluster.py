@@ -8,12 +8,19 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from compatlab.kubeconfig import gke_kubeconfig
-from compatlab.model import Pool
+from compatlab.kube.kubeconfig import gke_kubeconfig
+from compatlab.lab.model import Pool
 
 
 @dataclass(frozen=True)
 class LabClusterArgs:
+    """Inputs of ``LabCluster``.
+
+    ``zone``: a GCP zone (e.g. ``us-central1-a``; Arm pools need one with T2A/C4A);
+    ``pools``: the lab's pools; ``labels``: {label: value} for every GCP resource
+    (``kube.labels.gcp_labels``); ``deletion_protection``: GKE's, False so ``pulumi destroy`` works.
+    """
+
     zone: str
     pools: tuple[Pool, ...]
     labels: dict[str, str]
@@ -21,7 +28,15 @@ class LabClusterArgs:
 
 
 class LabCluster(pulumi.ComponentResource):
-    """A zonal GKE Standard cluster without its default pool, one node pool per lab pool."""
+    """A zonal GKE Standard cluster without its default pool, one node pool per lab pool.
+
+    Declares the cluster (REGULAR release channel, VPC-native), one ``NodePool`` per pool
+    (``node_count`` nodes of its machine type, boot disk GB and type, spot or not, nodes
+    labelled ``compatlab/pool`` and ``compatlab/arch``), and a Kubernetes provider.
+    Attributes: ``cluster``, ``pools`` ({pool name: NodePool}), ``kubeconfig`` (secret
+    Output of the YAML text) and ``provider``, which depends on every pool so nothing is
+    scheduled before nodes exist. Depends on the gcp provider's project; nothing else.
+    """
 
     cluster: gcp.container.Cluster
     pools: dict[str, gcp.container.NodePool]

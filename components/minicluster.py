@@ -7,14 +7,19 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from compatlab.k8s_minicluster import minicluster
-from compatlab.model import Lab, MiniCluster
+from compatlab.kube.minicluster import minicluster
+from compatlab.lab.model import Lab, MiniCluster
 
 from .objects import apply_object
 
 
 @dataclass(frozen=True)
 class MiniClusterArgs:
+    """Inputs of ``FluxMiniCluster``: the lab, the MiniCluster, the provider, and what must exist first.
+
+    ``operator``: the ``FluxOperator`` (its CRD); ``namespace``: the ``miniclusters`` Namespace.
+    """
+
     lab: Lab
     minicluster: MiniCluster
     provider: k8s.Provider
@@ -23,6 +28,13 @@ class MiniClusterArgs:
 
 
 class FluxMiniCluster(pulumi.ComponentResource):
+    """One Flux MiniCluster custom resource, as ``compatlab.kube.minicluster.minicluster`` builds it.
+
+    Attribute: ``resource`` (a ``k8s.apiextensions.CustomResource``); outputs ``name``,
+    ``pool``, ``arch``, ``base``, ``size`` (pods). Depends on the operator, so it never
+    races the CRD (pulumi-kubernetes #861, #1164, #3188), and on the namespace.
+    """
+
     resource: pulumi.CustomResource
 
     def __init__(self, name: str, args: MiniClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:

@@ -16,6 +16,13 @@ _TYPED = {
 
 
 def apply_object(name: str, obj: dict, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    """Declare ``obj`` (dict: a Kubernetes object) as Pulumi resource ``name``; return it.
+
+    A typed resource for Namespace, ConfigMap, Service, Deployment and Ingress, else a
+    ``k8s.apiextensions.CustomResource`` (MiniCluster, BackendConfig, ManagedCertificate).
+    Raises ``KeyError`` if ``obj`` lacks ``apiVersion`` or ``kind``, ``TypeError`` if it has
+    a top-level field the typed resource does not take.
+    """
     cls = _TYPED.get((obj["apiVersion"], obj["kind"]))
     fields = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
     if cls is not None:

@@ -10,14 +10,20 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import pulumi_tls as tls
 
-from compatlab import k8s_rainbow as spec
-from compatlab.model import Lab
+from compatlab.kube import rainbow as spec
+from compatlab.lab.model import Lab
 
 from .objects import apply_object
 
 
 @dataclass(frozen=True)
 class RainbowArgs:
+    """Inputs of ``Rainbow``: the lab, the cluster's Kubernetes provider, GCP labels, and optional credentials.
+
+    ``secret`` and ``token`` are rainbow's ``--secret`` and ``--global-token`` as Pulumi
+    secrets; 32-character random passwords are generated when they are None.
+    """
+
     lab: Lab
     provider: k8s.Provider
     labels: dict[str, str]
@@ -27,6 +33,16 @@ class RainbowArgs:
 
 
 class Rainbow(pulumi.ComponentResource):
+    """rainbow and its Envoy sidecar behind a GKE Ingress, as ``compatlab.kube.rainbow`` builds them.
+
+    Declares the credentials, a self-signed ECDSA P-256 certificate (valid 90 days, renewed
+    by a ``pulumi up`` in the last 14), the Cloud Armor policy admitting only
+    ``rainbow.sourceRanges``, the edge SSL certificate when there is no host, the two
+    Secrets and the Kubernetes objects. Attributes: ``endpoint`` (``<host or IP>:443``,
+    ``pending:443`` until the load balancer has an IP), ``secret`` and ``token`` (secret
+    Outputs), ``ca_certificate`` (PEM). Depends on the provider (cluster) and the gcp provider.
+    """
+
     endpoint: pulumi.Output[str]
     secret: pulumi.Output[str]
     token: pulumi.Output[str]

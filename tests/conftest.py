@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compatlab.lab import load_lab
-from compatlab.paths import STACKS
+from compatlab.lab.paths import STACKS
+from compatlab.lab.stack import load_lab
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pulumi
 import yaml
 
-from compatlab.paths import REPO, STACKS
+from compatlab.lab.paths import REPO, STACKS
 
 
 @dataclass

@@ -1,0 +1,65 @@
+"""What really happens when a workload runs on a MiniCluster.
+
+Computed from the declared properties (the lab model), never from the metadata or
+the matcher, so a bug in either shows up as lost accuracy. The first failure a run
+would hit wins: it cannot start, then the binary does not execute, then software
+is missing or too old, then the build fails, then the device, memory and disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from compatlab.lab import semver
+from compatlab.lab.model import MiniCluster, Workload
+
+OK = "ok"
+FAILURES = ("unsatisfiable", "exec-format-error", "missing-software", "compile-error", "no-gpu",
+            "oom-killed", "disk-full")
+OUTCOMES = (OK, *FAILURES)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What really happens: ``mode`` (``ok`` or one of ``FAILURES``) and a human ``detail``."""
+
+    mode: str
+    detail: str
+
+    @property
+    def ok(self) -> bool:
+        """True when the workload succeeds."""
+        return self.mode == OK
+
+
+def outcome(workload: Workload, mc: MiniCluster) -> Outcome:
+    """What happens when ``workload`` runs on ``mc``, from the declared properties only.
+
+    The first failure a run would hit wins: too few nodes or cores
+    (``unsatisfiable``), the wrong arch (``exec-format-error``), missing or too old
+    software (``missing-software``), a Go too old to build (``compile-error``), no GPU
+    (``no-gpu``), more GB per node than the memory limit (``oom-killed``), more GB than
+    the disk limit (``disk-full``). Raises nothing.
+    """
+    needs = workload.needs
+    if workload.nodes > mc.size:
+        return Outcome("unsatisfiable", f"needs {workload.nodes} nodes, {mc.name} has {mc.size}")
+    if workload.cores_per_node > mc.cores_per_node:
+        return Outcome("unsatisfiable",
+                       f"needs {workload.cores_per_node} cores per node, {mc.name} has {mc.cores_per_node}")
+    if needs.binary_arch and needs.binary_arch != mc.arch:
+        return Outcome("exec-format-error", f"{needs.binary_arch} binary on {mc.arch}")
+    installed = mc.software
+    for package, minimum in sorted(needs.software.items()):
+        have = installed.get(package)
+        if have is None or not semver.within(have, minimum):
+            return Outcome("missing-software", f"needs {package} >= {minimum}, has {have or 'none'}")
+    if needs.go and not semver.within(installed.get("go", ""), needs.go):
+        return Outcome("compile-error", f"needs Go >= {needs.go}, has {installed.get('go', 'none')}")
+    if needs.gpus > mc.gpus:
+        return Outcome("no-gpu", f"needs {needs.gpus} GPU, {mc.name} has {mc.gpus}")
+    if needs.memory_gb_per_node > mc.memory_gb:
+        return Outcome("oom-killed", f"needs {needs.memory_gb_per_node} GB per node, limit {mc.memory_gb} GB")
+    if needs.disk_gb > mc.disk_gb:
+        return Outcome("disk-full", f"writes {needs.disk_gb} GB, disk {mc.disk_gb} GB")
+    return Outcome(OK, "")

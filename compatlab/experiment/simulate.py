@@ -1,0 +1,148 @@
+"""The experiment without a cloud: every workload at every level, through the embedded matcher.
+
+For each level, each workload's jobspec goes to the embedded scheduler; one of the
+matching clusters is picked at random (seeded, like rainbow's default random
+selection) and the outcome model says what would happen there.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+import yaml
+
+from compatlab.formats.generate import generate
+from compatlab.lab.model import Lab
+from compatlab.scheduler.clusters import clusters_from_files
+from compatlab.scheduler.index import Index
+from compatlab.scheduler.match import rainbow_satisfies
+from compatlab.scheduler.request import read_request
+
+from .outcomes import FAILURES, Outcome, outcome
+
+REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One submitted job: where it could go, where it went, what happened."""
+
+    level: str
+    workload: str
+    trial: int
+    jobspec: str
+    matches: tuple[str, ...]
+    cluster: str | None
+    outcome: str  # an outcome mode, or "rejected" when no cluster matched
+    detail: str
+    runnable_on: tuple[str, ...]  # where it would really succeed
+    rainbow_also: tuple[str, ...]  # where real rainbow would also place it (we reject)
+
+
+@dataclass(frozen=True)
+class LevelSummary:
+    """One level's results: counts of jobs by outcome, rejections, accuracy and precision (shares, 0..1).
+
+    ``rainbow_would_also_place`` lists ``{workload, cluster, outcome}`` that real
+    rainbow's deviations (design.md) would allow although the embedded matcher rejects them.
+    """
+
+    level: str
+    jobs: int
+    placed_ok: int
+    placed_failed: dict[str, int]
+    rejected: int
+    rejected_runnable: int  # rejected although some cluster could run it
+    accuracy: float  # placed and succeeded, or rejected with nowhere to run
+    match_precision: float | None  # share of matched (job, cluster) pairs that would succeed
+    rainbow_would_also_place: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """A whole simulated experiment.
+
+    Its settings, every ``JobRecord``, a ``LevelSummary`` per level, and the
+    generated files (``{relative path: bytes}``) that were matched.
+    """
+
+    stack: str
+    seed: int
+    repeats: int
+    clusters: tuple[str, ...]
+    records: tuple[JobRecord, ...]
+    levels: tuple[LevelSummary, ...]
+    files: dict[str, bytes]  # the generated metadata and jobspecs that were matched
+
+    def summary(self) -> dict:
+        """The JSON-ready summary: ``{stack, seed, repeats, clusters, workloads, levels: [LevelSummary as dict]}``."""
+        return {
+            "stack": self.stack,
+            "seed": self.seed,
+            "repeats": self.repeats,
+            "clusters": len(self.clusters),
+            "workloads": len({r.workload for r in self.records}),
+            "levels": [asdict(level) for level in self.levels],
+        }
+
+
+def simulate(lab: Lab, seed: int = 0, repeats: int = 10) -> Simulation:
+    """Submit every workload ``repeats`` times per level to the embedded matcher (fresh random picks each time).
+
+    One matching cluster is picked at random with ``seed`` (like rainbow's default
+    random selection); the outcome model says what happens there. Raises ``LabError``
+    only if the generated files are invalid.
+    """
+    files = generate(lab)
+    clusters = clusters_from_files(files)
+    index = Index(clusters)
+    rng = random.Random(seed)
+    # What really happens depends on the workload and the cluster, never on the level.
+    fates = {w.name: {mc.name: outcome(w, mc) for mc in lab.miniclusters} for w in lab.workloads}
+    records = []
+    for level in lab.levels:
+        for workload in lab.workloads:
+            rel = f"jobspecs/{level.name}/{workload.name}.yaml"
+            request = read_request(yaml.safe_load(files[rel]), rel)
+            matches = index.matches(request)
+            here = fates[workload.name]
+            runnable = tuple(sorted(n for n, f in here.items() if f.ok))
+            rainbow = tuple(sorted(c.name for c in clusters
+                                   if c.name not in matches and rainbow_satisfies(c, request)))
+            for trial in range(repeats):
+                chosen = rng.choice(matches) if matches else None
+                fate = here[chosen] if chosen else None
+                records.append(JobRecord(
+                    level=level.name, workload=workload.name, trial=trial, jobspec=rel, matches=tuple(matches),
+                    cluster=chosen, outcome=fate.mode if fate else REJECTED,
+                    detail=fate.detail if fate else "no cluster matched",
+                    runnable_on=runnable, rainbow_also=rainbow,
+                ))
+    summaries = tuple(_summarise(level.name, [r for r in records if r.level == level.name], fates)
+                      for level in lab.levels)
+    names = tuple(sorted(mc.name for mc in lab.miniclusters))
+    return Simulation(lab.stack, seed, repeats, names, tuple(records), summaries, files)
+
+
+def _summarise(level: str, records: list[JobRecord], fates: dict[str, dict[str, Outcome]]) -> LevelSummary:
+    modes = Counter(r.outcome for r in records)
+    rejected = [r for r in records if r.outcome == REJECTED]
+    correct = modes["ok"] + sum(1 for r in rejected if not r.runnable_on)
+    first = [r for r in records if r.trial == 0]
+    pairs = [(r, name) for r in first for name in r.matches]
+    good = sum(1 for r, name in pairs if name in r.runnable_on)
+    differs = [{"workload": r.workload, "cluster": name, "outcome": fates[r.workload][name].mode}
+               for r in first for name in r.rainbow_also]
+    return LevelSummary(
+        level=level,
+        jobs=len(records),
+        placed_ok=modes["ok"],
+        placed_failed={mode: modes[mode] for mode in FAILURES},
+        rejected=len(rejected),
+        rejected_runnable=sum(1 for r in rejected if r.runnable_on),
+        accuracy=round(correct / len(records), 4) if records else 0.0,
+        match_precision=round(good / len(pairs), 4) if pairs else None,
+        rainbow_would_also_place=differs,
+    )

@@ -1,0 +1,55 @@
+"""The generator: a Lab in, rainbow registration metadata and jobspecs per level out."""
+
+from __future__ import annotations
+
+from compatlab.files import dump_json, dump_yaml
+from compatlab.lab.model import Lab
+
+from .graphs import nodes_graph, subsystem_graphs
+from .jobspecs import jobspec
+from .validate import check_graph, check_jobspec
+
+
+def cluster_files(lab: Lab) -> dict[str, bytes]:
+    """Every MiniCluster's registration as ``{relative path: bytes}``.
+
+    Paths are ``clusters/<cluster>/nodes.json`` and ``clusters/<cluster>/<subsystem>-subsystem.json``.
+
+    Each graph is checked against ``schemas/jgf.schema.json`` and rainbow's rules
+    first; raises ``LabError`` naming the file if one is not (a generator bug).
+    """
+    files: dict[str, bytes] = {}
+    for mc in lab.miniclusters:
+        base = f"clusters/{mc.name}"
+        graph = nodes_graph(mc)
+        check_graph(graph, f"{base}/nodes.json", dominant=True)
+        files[f"{base}/nodes.json"] = dump_json(graph)
+        for subsystem, sub in subsystem_graphs(mc).items():
+            rel = f"{base}/{subsystem}-subsystem.json"
+            check_graph(sub, rel, dominant=False)
+            files[rel] = dump_json(sub)
+    return files
+
+
+def jobspec_files(lab: Lab) -> dict[str, bytes]:
+    """Every level's jobspecs: ``{"jobspecs/<level>/<workload>.yaml": bytes}``.
+
+    Each is checked against the ``jobspec`` package's nextgen schema with at most one
+    ``requires`` item per subsystem (real rainbow keeps only the last); raises ``LabError``.
+    """
+    files: dict[str, bytes] = {}
+    for level in lab.levels:
+        for workload in lab.workloads:
+            rel = f"jobspecs/{level.name}/{workload.name}.yaml"
+            doc = jobspec(workload, level)
+            check_jobspec(doc, rel, one_item_per_subsystem=True)
+            files[rel] = dump_yaml(doc)
+    return files
+
+
+def generate(lab: Lab) -> dict[str, bytes]:
+    """Every output file of ``compatlab generate``, validated, in memory: ``{relative path: bytes}``.
+
+    Nothing is written until all of it is good. Raises ``LabError``.
+    """
+    return {**cluster_files(lab), **jobspec_files(lab)}

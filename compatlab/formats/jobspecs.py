@@ -1,0 +1,64 @@
+"""A workload's nextgen jobspec at a compatibility level.
+
+The slot is the workload's node resource; what the level adds goes on it as
+``with`` counts (dominant subsystem) and ``requires`` items (other subsystems),
+one item per subsystem at most so real rainbow checks every one of them.
+"""
+
+from __future__ import annotations
+
+from compatlab.lab.model import Level, Workload
+
+from . import vocabulary as v
+
+
+def requirements(workload: Workload, level: Level) -> list[dict]:
+    """The ``requires`` items a workload's slot carries at ``level``: a list of ``{name, field, match | min}`` dicts.
+
+    At most one item per subsystem (``vocabulary``), since real rainbow keeps only
+    the last item of each subsystem (design.md, "Matching semantics").
+    """
+    needs, facets = workload.needs, level.facets
+    items: list[dict] = []
+    if "arch" in facets and needs.binary_arch:
+        items.append({"name": v.ARCH[0], "field": v.ARCH[1], "match": needs.binary_arch})
+    if "software" in facets:
+        wanted = dict(needs.software)
+        if needs.go:
+            wanted["go"] = needs.go
+        for package, minimum in sorted(wanted.items()):
+            subsystem, field = v.software(package)
+            items.append({"name": subsystem, "field": field, "min": minimum})
+    if "disk" in facets:
+        items.append({"name": v.STORAGE[0], "field": v.STORAGE[1], "min": str(needs.disk_gb)})
+    if "gpu" in facets and needs.gpus:
+        items.append({"name": v.GPU[0], "field": v.GPU[1], "min": str(needs.gpus)})
+    return items
+
+
+def jobspec(workload: Workload, level: Level) -> dict:
+    """A workload's nextgen jobspec (version 1) at ``level``, as a dict ready for YAML.
+
+    One named node resource is the slot: ``replicas`` is the workload's node count
+    from the ``counts`` level up (1 before), ``with`` holds cores per node
+    (``counts``) and memory in GB per node (``memory``), ``requires`` the items of
+    ``requirements``. The task runs the workload's command on that slot.
+    """
+    facets = level.facets
+    slot: dict = {"type": v.NODE, "replicas": workload.nodes if "counts" in facets else 1}
+    with_: list[dict] = []
+    if "counts" in facets:
+        with_.append({"type": v.CORE, "count": workload.cores_per_node})
+    if "memory" in facets:
+        with_.append({"type": v.MEMORY, "count": workload.needs.memory_gb_per_node})
+    if with_:
+        slot["with"] = with_
+    items = requirements(workload, level)
+    if items:
+        slot["requires"] = items
+    return {
+        "version": 1,
+        "name": f"{workload.name}-{level.name}",
+        "resources": {workload.name: slot},
+        "tasks": [{"command": list(workload.command), "resources": workload.name}],
+    }

@@ -1,0 +1,121 @@
+"""Checks on jobspecs and registration graphs beyond what their schemas say."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+from jobspec.schema import jobspec_nextgen
+
+from compatlab.errors import LabError
+from compatlab.inputs import check, check_with
+from compatlab.lab import semver
+from compatlab.lab.paths import SCHEMAS
+
+
+@cache
+def _nextgen() -> jsonschema.Draft7Validator:
+    return jsonschema.Draft7Validator(jobspec_nextgen)
+
+
+@cache
+def _resource() -> jsonschema.Draft7Validator:
+    # The schema checks only resources whose names match its pattern; check every one.
+    schema = {"$ref": "#/definitions/resources", "definitions": jobspec_nextgen["definitions"]}
+    return jsonschema.Draft7Validator(schema)
+
+
+RESOURCE_NAME = re.compile(r"^([a-z]|[|]|&|[0-9]+)+$")
+
+
+def check_requires_item(item: object, source: str | Path, key: str) -> None:
+    """Check one ``requires`` item: ``name`` and ``field`` strings, then ``match`` or ``min``/``max`` strings.
+
+    Bounds must parse as versions the way rainbow's semver library reads them.
+    Raises ``LabError`` naming ``source`` and ``key`` with what is allowed.
+    """
+    if not isinstance(item, dict):
+        raise LabError(source, key, f"{item!r} is not a mapping; allowed: {{name, field, match | min/max}}")
+    for name in ("name", "field"):
+        if not isinstance(item.get(name), str) or not item[name]:
+            raise LabError(source, f"{key}.{name}", f"{item.get(name)!r} must be a non-empty string")
+    bounds = [b for b in ("min", "max") if b in item]
+    if "match" not in item and not bounds:
+        raise LabError(source, key, "has neither match nor min/max; allowed: match, or min and/or max")
+    if "match" in item and bounds:
+        raise LabError(source, key, "has both match and min/max; allowed: one kind of test per item")
+    for name in [n for n in ("match", *bounds) if n in item]:
+        if not isinstance(item[name], str):
+            raise LabError(source, f"{key}.{name}", f"{item[name]!r} must be a string (quote it)")
+    for name in bounds:
+        if semver.parse(item[name]) is None:
+            raise LabError(source, f"{key}.{name}", f"{item[name]!r} is not a version; allowed: e.g. 1.20, v1.2.3")
+
+
+def _walk(resource: dict, key: str):
+    yield resource, key
+    for i, child in enumerate(resource.get("with") or []):
+        yield from _walk(child, f"{key}.with[{i}]")
+
+
+def check_jobspec(doc: object, source: str | Path, *, one_item_per_subsystem: bool = False) -> None:
+    """Check a jobspec: the ``jobspec`` package's nextgen schema, then the rules rainbow relies on.
+
+    Every resource name and tree is checked (the schema only checks names matching
+    its pattern), ``replicas`` are integers >= 1, tasks name existing resources.
+    ``one_item_per_subsystem`` is for jobspecs meant for real rainbow, which keeps
+    only the last item of each subsystem. Raises ``LabError`` naming the file and path.
+    """
+    check_with(_nextgen(), doc, source)
+    resources = doc.get("resources") or {}
+    if not resources:
+        raise LabError(source, "resources", "no resources; allowed: a map of named resources with one slot")
+    for name, top in resources.items():
+        if not isinstance(name, str) or not RESOURCE_NAME.fullmatch(name):
+            raise LabError(source, f"resources.{name}",
+                           f"{name!r} is not a resource name; allowed: lowercase letters, digits, | and &")
+        check_with(_resource(), top, source, prefix=f"resources.{name}")
+        for resource, key in _walk(top, f"resources.{name}"):
+            replicas = resource.get("replicas", 1)
+            if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
+                raise LabError(source, f"{key}.replicas", f"{replicas!r} is not allowed; allowed: an integer >= 1")
+            items = resource.get("requires") or []
+            for i, item in enumerate(items):
+                check_requires_item(item, source, f"{key}.requires[{i}]")
+            if one_item_per_subsystem:
+                seen = Counter(item["name"] for item in items)
+                for i, item in enumerate(items):
+                    if seen[item["name"]] > 1:
+                        raise LabError(source, f"{key}.requires[{i}].name",
+                                       f"{item['name']!r} appears {seen[item['name']]} times; real rainbow "
+                                       "keeps only the last item per subsystem, allowed: one")
+    for i, task in enumerate(doc.get("tasks") or []):
+        ref = task.get("resources")
+        if ref is not None and ref not in resources:
+            raise LabError(source, f"tasks[{i}].resources",
+                           f"{ref!r} is not a resource; allowed: {', '.join(resources)}")
+
+
+def check_graph(doc: object, source: str | Path, *, dominant: bool) -> None:
+    """Check a registration graph: ``schemas/jgf.schema.json``, then rainbow's rules.
+
+    A dominant graph (``nodes.json``, ``dominant=True``) needs the cluster vertex
+    ``"0"`` where rainbow starts its search, and both ends of each ``contains`` edge in
+    the graph; a subsystem graph needs the targets of its ``contains`` edges. Raises
+    ``LabError`` naming the file and edge.
+    """
+    check(doc, SCHEMAS / "jgf.schema.json", source)
+    vertices = doc["graph"]["nodes"]
+    if dominant and "0" not in vertices:
+        raise LabError(source, "graph.nodes", 'has no vertex "0"; rainbow starts its search at the cluster vertex "0"')
+    for i, edge in enumerate(doc["graph"]["edges"]):
+        if edge.get("relation", "contains") != "contains":
+            continue  # rainbow follows only contains edges; reverse "in" edges may point anywhere
+        # A subsystem's edges start at dominant-graph vertices, which live in nodes.json.
+        ends = ("source", "target") if dominant else ("target",)
+        for end in ends:
+            if edge[end] not in vertices:
+                raise LabError(source, f"graph.edges[{i}].{end}", f"{edge[end]!r} is not a vertex of this graph")

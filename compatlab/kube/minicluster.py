@@ -1,0 +1,79 @@
+"""One Flux MiniCluster custom resource per configured MiniCluster.
+
+Built from the lab model so the seed's hand-written mistakes cannot happen: the
+image is a reference (never a `docker pull` line), CLUSTER_NAME is the cluster's own
+name, and every pod is pinned to its pool and arch. The object follows the Flux
+Operator's ``flux-framework.org/v1alpha2`` MiniCluster CRD as released in 0.2.x (the
+release pinned in ``compatlab/data/versions.yaml``).
+"""
+
+from __future__ import annotations
+
+from compatlab.lab.catalogue import pins
+from compatlab.lab.images import image_ref
+from compatlab.lab.model import Lab, MiniCluster
+
+from .labels import kube_labels
+from .rainbow import in_cluster_host
+
+NAMESPACE = "miniclusters"
+FLUX_PYTHON = "/mnt/flux/view/bin/python3.11"
+
+
+def install_clients() -> str:
+    """The container's ``commands.pre`` shell script (str): ensurepip, then pip installs the pinned clients.
+
+    Runs before Flux starts; the packages and versions are ``clients`` in
+    ``compatlab/data/versions.yaml`` (rainbow-scheduler, jobspec), the interpreter is
+    ``FLUX_PYTHON`` (the flux view's Python 3.11). Raises nothing.
+    """
+    wanted = " ".join(f"{name}=={version}" for name, version in pins()["clients"].items())
+    return f"{FLUX_PYTHON} -m ensurepip\n{FLUX_PYTHON} -m pip install --no-cache-dir {wanted}\n"
+
+
+def namespace(lab: Lab) -> dict:
+    """dict: the Kubernetes Namespace ``miniclusters`` that holds every MiniCluster. Raises nothing."""
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": NAMESPACE, "labels": kube_labels(lab, "minicluster")}}
+
+
+def minicluster(lab: Lab, mc: MiniCluster) -> dict:
+    """dict: the ``MiniCluster`` custom resource (``flux-framework.org/v1alpha2``) for ``mc``.
+
+    ``spec.size`` pods, each requesting and limited to ``cores_per_node`` cores,
+    ``memory_gb`` GB and ``disk_gb`` GB of ephemeral storage (decimal ``G``), pinned by
+    ``spec.pod.nodeSelector`` to the pool and arch; arm64 gets ``spec.flux.arch: arm`` and
+    the base's arm flux view (``compatlab/data/bases.yaml``); env ``CLUSTER_NAME`` is
+    ``mc.name`` and ``RAINBOW_HOST`` rainbow's in-cluster host; privileged only on bases that
+    say so. Fields as the Flux Operator 0.2.1 CRD names them. Raises nothing for a
+    MiniCluster that ``load_lab`` accepted.
+    """
+    # Decimal units: the metadata says memory and disk in GB, the limits are the same GB.
+    quantities = {"cpu": mc.cores_per_node, "memory": f"{mc.memory_gb}G", "ephemeral-storage": f"{mc.disk_gb}G"}
+    container: dict = {
+        "name": "app",
+        "image": image_ref(lab, mc),
+        "environment": {"CLUSTER_NAME": mc.name, "RAINBOW_HOST": in_cluster_host(), "COMPATLAB_STACK": lab.stack},
+        # Requests equal limits: the memory-starved and tiny-disk clusters are really bounded.
+        "resources": {"requests": dict(quantities), "limits": dict(quantities)},
+        "commands": {"pre": install_clients()},
+    }
+    if mc.base.privileged:  # singularity needs it (the Rocky bases); nothing else gets it
+        container["securityContext"] = {"privileged": True}
+    flux: dict = {"container": {"image": mc.base.flux_view[mc.arch]}}
+    if mc.arch == "arm64":
+        flux["arch"] = "arm"
+    return {
+        "apiVersion": "flux-framework.org/v1alpha2",
+        "kind": "MiniCluster",
+        "metadata": {"name": mc.name, "namespace": NAMESPACE,
+                     "labels": {**kube_labels(lab, "minicluster"), "compatlab/arch": mc.arch,
+                                "compatlab/base": mc.base.name}},
+        "spec": {
+            "size": mc.size,
+            "interactive": True,  # the researcher shells in and runs the receiver by hand
+            "pod": {"nodeSelector": {"cloud.google.com/gke-nodepool": mc.pool, "kubernetes.io/arch": mc.arch}},
+            "flux": flux,
+            "containers": [container],
+        },
+    }

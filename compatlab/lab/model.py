@@ -1,0 +1,154 @@
+"""The lab model: typed, frozen values that everything downstream is derived from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ARCHES = ("amd64", "arm64")
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A GCE machine type (``compatlab/data/machines.yaml``).
+
+    ``vcpu`` cores, ``memory_gb`` GB of memory, ``arch`` amd64 or arm64.
+    """
+
+    name: str
+    vcpu: int
+    memory_gb: int
+    arch: str
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A GKE node pool: ``node_count`` nodes of one machine type, one arch.
+
+    ``disk_size_gb`` is each node's boot disk in GB, ``disk_type`` a GCE disk type
+    (``pd-standard``, ``pd-balanced``, ``hyperdisk-balanced`` on C4A); ``spot`` nodes
+    may be preempted.
+    """
+
+    name: str
+    arch: str
+    machine: Machine
+    node_count: int
+    disk_size_gb: int = 50
+    disk_type: str = "pd-standard"
+    spot: bool = True
+
+
+@dataclass(frozen=True)
+class Base:
+    """A MiniCluster base image (docker/), as described in compatlab/data/bases.yaml."""
+
+    name: str
+    os_vendor: str
+    os_release: str
+    arches: tuple[str, ...]
+    privileged: bool
+    flux_view: dict[str, str]
+    software: dict[str, str]
+    missing: dict[str, tuple[str, ...]]
+
+    def software_on(self, arch: str) -> dict[str, str]:
+        """Package name -> version this base really installs on ``arch`` (``bases.yaml`` minus its ``missing``)."""
+        gone = set(self.missing.get(arch, ()))
+        return {name: v for name, v in sorted(self.software.items()) if name not in gone}
+
+
+@dataclass(frozen=True)
+class MiniCluster:
+    """One Flux MiniCluster: ``size`` pods, each a node to Flux and to rainbow.
+
+    Each pod is bounded to ``cores_per_node`` cores, ``memory_gb`` GB of memory and
+    ``disk_gb`` GB of ephemeral storage (requests equal limits); ``go_version`` is
+    the Go its image is built with; ``pool`` names the node pool it is pinned to.
+    """
+
+    name: str
+    base: Base
+    arch: str
+    pool: str
+    size: int
+    cores_per_node: int = 1
+    memory_gb: int = 2
+    disk_gb: int = 8
+    go_version: str = "1.20.14"
+
+    @property
+    def software(self) -> dict[str, str]:
+        """Installed software (package -> version), Go included: what the metadata says and the image holds."""
+        return {**self.base.software_on(self.arch), "go": self.go_version}
+
+    @property
+    def gpus(self) -> int:
+        # None of the lab's MiniClusters has a GPU: the GPU job must be rejected.
+        """GPUs per node: always 0, since none of the lab's pools has a GPU (the seed's plan)."""
+        return 0
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a workload truly needs to run: the outcome model's input, never the matcher's.
+
+    ``binary_arch``: the arch of a prebuilt binary or container (None: builds anywhere);
+    ``go``: the minimum Go to build it; ``software``: package -> minimum version;
+    ``memory_gb_per_node`` and ``disk_gb`` in GB; ``gpus`` per node.
+    """
+
+    binary_arch: str | None = None
+    go: str | None = None
+    software: dict[str, str] = field(default_factory=dict)
+    memory_gb_per_node: int = 1
+    disk_gb: int = 1
+    gpus: int = 0
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One application, from ``jobspecs/<name>.yaml``: its command and its true needs.
+
+    ``nodes`` is the node count it runs on, ``cores_per_node`` the cores it uses on
+    each; ``command`` is argv (a ``script`` becomes ``/bin/bash -c <script>``).
+    """
+
+    name: str
+    description: str
+    command: tuple[str, ...]
+    nodes: int
+    cores_per_node: int
+    needs: Needs
+    source: Path
+
+
+@dataclass(frozen=True)
+class Level:
+    """A compatibility level: which groups of metadata (``facets``) a jobspec carries, cumulatively."""
+
+    name: str
+    description: str
+    facets: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Lab:
+    """One stack's experiment: everything downstream (metadata, jobspecs, objects, cost) derives from it.
+
+    ``max_hourly_usd`` is the budget in USD per hour (None: no budget);
+    ``rainbow_source_ranges`` are the CIDR ranges allowed to call rainbow's Ingress.
+    """
+
+    stack: str
+    source: Path
+    expiry: str
+    image_repository: str
+    pools: tuple[Pool, ...]
+    miniclusters: tuple[MiniCluster, ...]
+    workloads: tuple[Workload, ...]
+    levels: tuple[Level, ...]
+    deletion_protection: bool = False
+    max_hourly_usd: float | None = None
+    rainbow_host: str | None = None
+    rainbow_source_ranges: tuple[str, ...] = ()

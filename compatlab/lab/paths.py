@@ -1,0 +1,28 @@
+"""Where the repository's own inputs live: stacks/, jobspecs/, schemas/ and the catalogues.
+
+compatlab is installed editable from the repository (``make install``), so the
+package sits at the repository's top and these paths are found from it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMAS = REPO / "schemas"
+JOBSPECS = REPO / "jobspecs"
+STACKS = REPO / "stacks"
+DATA = REPO / "compatlab" / "data"
+
+
+def stack_file(stack: str, stacks_dir: Path = STACKS) -> Path:
+    """The stack file for a stack name (``full`` -> ``stacks/Pulumi.full.yaml``) or a path.
+
+    A ``.yaml``/``.yml`` suffix or an existing path is taken as a path; anything
+    else is a name looked up in ``stacks_dir``. Raises nothing: a missing file is
+    the loader's error to report.
+    """
+    candidate = Path(stack)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        return candidate
+    return stacks_dir / f"Pulumi.{stack}.yaml"

@@ -1,0 +1,210 @@
+"""Load a stack file into a Lab: schema first, then the rules a schema cannot say."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from compatlab.errors import LabError
+from compatlab.inputs import check, load_yaml
+
+from . import catalogue
+from .capacity import allocatable_cores, allocatable_memory_gb
+from .levels import LEVEL_NAMES, level
+from .model import Lab, MiniCluster, Pool
+from .paths import JOBSPECS, SCHEMAS, STACKS, stack_file
+from .workloads import available, load_workload
+
+NAMESPACE = "compatlab"
+DEFAULT_IMAGES = "ghcr.io/converged-computing/compatlab"
+# Pulumi secrets for rainbow (`pulumi config set --secret`): read by the Pulumi program only.
+CREDENTIAL_KEYS = ("rainbowSecret", "rainbowToken")
+
+
+def stack_config(path: Path) -> dict[str, Any]:
+    """The ``compatlab:`` keys of a Pulumi stack file, without their namespace.
+
+    The credential keys (``rainbowSecret``, ``rainbowToken``) are left out: only the
+    Pulumi program reads them, as secrets. Raises ``LabError`` if the file does not
+    read, parse, or hold a ``config:`` mapping.
+    """
+    doc = load_yaml(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
+        raise LabError(path, "config", "a Pulumi stack file needs a 'config:' mapping")
+    return {
+        key.split(":", 1)[1]: value
+        for key, value in doc["config"].items()
+        if key.startswith(f"{NAMESPACE}:") and key.split(":", 1)[1] not in CREDENTIAL_KEYS
+    }
+
+
+def lab_config_keys() -> tuple[str, ...]:
+    """The keys a stack may set under ``compatlab:`` (the properties of ``schemas/lab.schema.json``)."""
+    schema = json.loads((SCHEMAS / "lab.schema.json").read_text())
+    return tuple(schema["properties"])
+
+
+def load_lab(stack: str | Path, jobspecs: Path = JOBSPECS) -> Lab:
+    """Load a stack (a name in ``stacks/`` or a stack file's path) into a ``Lab``.
+
+    Raises ``LabError`` naming the file, the key and what is allowed for an unknown
+    stack or any bad value (schema first, then the rules a schema cannot say).
+    """
+    path = stack_file(str(stack))
+    if not path.exists() and path.parent == STACKS:
+        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in STACKS.glob("Pulumi.*.yaml"))
+        raise LabError(path, "", f"no such stack {stack!r}; allowed: {', '.join(known)}, or a stack file's path")
+    config = stack_config(path)
+    return lab_from_config(config, path, jobspecs)
+
+
+def lab_from_config(config: dict[str, Any], path: Path, jobspecs: Path = JOBSPECS) -> Lab:
+    """Build a ``Lab`` from the namespace-less config (as Pulumi's ``Config`` gives it).
+
+    ``path`` is the stack file the errors name; ``jobspecs`` the workload directory.
+    Checks the lab schema, pools (machine arch, the on-demand system pool), MiniClusters
+    (pool, arch, base, Go version), node capacity (GKE allocatable cores and memory),
+    workloads and levels. Raises ``LabError`` on the first problem.
+    """
+    check(config, SCHEMAS / "lab.schema.json", path, prefix=f"{NAMESPACE}:")
+    pools = _pools(config["pools"], path)
+    miniclusters = _miniclusters(config["miniclusters"], pools, path)
+    _check_capacity(pools, miniclusters, path)
+    found = available(jobspecs)
+    names = _chosen(config, "workloads", list(found), path, f"has no file in {jobspecs}")
+    levels = _chosen(config, "levels", list(LEVEL_NAMES), path, "is not a level")
+    rainbow = config["rainbow"]
+    for i, cidr in enumerate(rainbow["sourceRanges"]):
+        try:
+            ipaddress.ip_network(cidr)
+        except ValueError:
+            raise LabError(path, f"{NAMESPACE}:rainbow.sourceRanges[{i}]",
+                           f"{cidr!r} is not a CIDR range; allowed: e.g. 203.0.113.7/32") from None
+    return Lab(
+        stack=path.name.removeprefix("Pulumi.").rsplit(".", 1)[0],
+        source=path,
+        expiry=config["expiry"],
+        image_repository=config.get("imageRepository", DEFAULT_IMAGES),
+        pools=tuple(pools.values()),
+        miniclusters=miniclusters,
+        workloads=tuple(load_workload(found[name]) for name in names),
+        levels=tuple(level(name) for name in sorted(levels, key=LEVEL_NAMES.index)),
+        deletion_protection=config.get("deletionProtection", False),
+        max_hourly_usd=(config.get("budget") or {}).get("maxHourlyUsd"),
+        rainbow_host=rainbow.get("host"),
+        rainbow_source_ranges=tuple(rainbow.get("sourceRanges", ())),
+    )
+
+
+def _unique(names: list[str], path: Path, key: str) -> None:
+    counts = Counter(names)
+    for i, name in enumerate(names):
+        if counts[name] > 1:
+            raise LabError(path, f"{NAMESPACE}:{key}[{i}]", f"{name!r} is listed twice; names must be unique")
+
+
+def _chosen(config: dict, key: str, allowed: list[str], path: Path, problem: str) -> list[str]:
+    """An optional list of names from ``allowed`` (all of them by default), each once."""
+    names = config.get(key) or allowed
+    _unique(names, path, key)
+    for i, name in enumerate(names):
+        if name not in allowed:
+            raise LabError(path, f"{NAMESPACE}:{key}[{i}]", f"{name!r} {problem}; allowed: {', '.join(allowed)}")
+    return names
+
+
+def _pools(raw: list[dict], path: Path) -> dict[str, Pool]:
+    _unique([p["name"] for p in raw], path, "pools")
+    machines = catalogue.machines()
+    pools: dict[str, Pool] = {}
+    for i, p in enumerate(raw):
+        key = f"{NAMESPACE}:pools[{i}]"
+        machine = machines.get(p["machineType"])
+        if machine is None:
+            raise LabError(path, f"{key}.machineType",
+                           f"{p['machineType']!r} is not a known machine type; allowed: {', '.join(machines)}")
+        if machine.arch != p["arch"]:
+            fitting = [m for m, spec in machines.items() if spec.arch == p["arch"]]
+            raise LabError(path, f"{key}.machineType",
+                           f"{machine.name!r} is an {machine.arch} machine but the pool's arch is "
+                           f"{p['arch']}; allowed: {', '.join(fitting)}")
+        disk_type = p.get("diskType", "hyperdisk-balanced" if machine.name.startswith("c4a") else "pd-standard")
+        if machine.name.startswith("c4a") and not disk_type.startswith("hyperdisk"):
+            raise LabError(path, f"{key}.diskType",
+                           f"{disk_type!r} does not work on C4A machines; allowed: hyperdisk-balanced")
+        pools[p["name"]] = Pool(
+            name=p["name"], arch=p["arch"], machine=machine, node_count=p["nodeCount"],
+            disk_size_gb=p.get("diskSizeGb", 50), disk_type=disk_type, spot=p.get("spot", True),
+        )
+    system = next((i for i, p in enumerate(raw) if p["arch"] == "amd64"), None)
+    if system is None:
+        # System pods and the Flux Operator controller (amd64-only image) need one.
+        raise LabError(path, f"{NAMESPACE}:pools", "needs at least one amd64 pool for system pods and the operator")
+    if pools[raw[system]["name"]].spot:
+        # rainbow keeps its registrations in memory: a preempted node would lose them all.
+        raise LabError(path, f"{NAMESPACE}:pools[{system}].spot",
+                       f"the first amd64 pool ({raw[system]['name']}) runs rainbow and the operator and "
+                       "must not be spot; allowed: false")
+    return pools
+
+
+def _miniclusters(raw: list[dict], pools: dict[str, Pool], path: Path) -> tuple[MiniCluster, ...]:
+    _unique([m["name"] for m in raw], path, "miniclusters")
+    bases, go_versions = catalogue.bases(), catalogue.go_versions()
+    out = []
+    for i, m in enumerate(raw):
+        key = f"{NAMESPACE}:miniclusters[{i}]"
+        pool = pools.get(m["pool"])
+        if pool is None:
+            raise LabError(path, f"{key}.pool", f"{m['pool']!r} is not a pool; allowed: {', '.join(pools)}")
+        if pool.arch != m["arch"]:
+            same = [p.name for p in pools.values() if p.arch == m["arch"]] or ["(none: add one)"]
+            raise LabError(path, f"{key}.pool",
+                           f"{m['pool']!r} is an {pool.arch} pool but the minicluster is {m['arch']}; "
+                           f"allowed: {', '.join(same)}")
+        base = bases.get(m["base"])
+        if base is None:
+            raise LabError(path, f"{key}.base", f"{m['base']!r} is not a base; allowed: {', '.join(bases)}")
+        if m["arch"] not in base.arches:
+            raise LabError(path, f"{key}.arch",
+                           f"base {base.name} has no {m['arch']} image; allowed: {', '.join(base.arches)}")
+        go = m.get("goVersion", go_versions[-1])
+        if go not in go_versions:
+            raise LabError(path, f"{key}.goVersion", f"{go!r} is not built; allowed: {', '.join(go_versions)}")
+        out.append(MiniCluster(
+            name=m["name"], base=base, arch=m["arch"], pool=pool.name, size=m["size"],
+            cores_per_node=m.get("coresPerNode", 1), memory_gb=m.get("memoryGb", 2),
+            disk_gb=m.get("diskGb", 8), go_version=go,
+        ))
+    return tuple(out)
+
+
+def _check_capacity(pools: dict[str, Pool], miniclusters: tuple[MiniCluster, ...], path: Path) -> None:
+    """Every MiniCluster pod must fit a node, and each pool must hold all its pods."""
+    for pool in pools.values():
+        cores, memory = allocatable_cores(pool.machine), allocatable_memory_gb(pool.machine)
+        need_cores = need_memory = 0.0
+        for i, mc in enumerate(miniclusters):
+            if mc.pool != pool.name:
+                continue
+            key = f"{NAMESPACE}:miniclusters[{i}]"
+            if mc.cores_per_node > math.floor(cores):
+                raise LabError(path, f"{key}.coresPerNode",
+                               f"{mc.cores_per_node} does not fit a {pool.machine.name} node; "
+                               f"allowed: <= {math.floor(cores)}")
+            if mc.memory_gb > memory:
+                raise LabError(path, f"{key}.memoryGb",
+                               f"{mc.memory_gb} does not fit a {pool.machine.name} node; "
+                               f"allowed: <= {memory:.1f}")
+            need_cores += mc.size * mc.cores_per_node
+            need_memory += mc.size * mc.memory_gb
+            if need_cores > cores * pool.node_count or need_memory > memory * pool.node_count:
+                raise LabError(path, f"{key}.size",
+                               f"pool {pool.name} ({pool.node_count} x {pool.machine.name}: "
+                               f"{cores * pool.node_count:.1f} cores, {memory * pool.node_count:.1f} GB "
+                               f"allocatable) cannot hold its miniclusters ({need_cores:g} cores, "
+                               f"{need_memory:g} GB so far); allowed: a smaller size or a bigger pool")

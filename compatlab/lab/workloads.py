@@ -1,0 +1,55 @@
+"""Workloads: one file per application in jobspecs/, with its command and true needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from compatlab.errors import LabError
+from compatlab.inputs import check, load_yaml
+
+from . import semver
+from .model import Needs, Workload
+from .paths import SCHEMAS
+
+
+def load_workload(path: Path) -> Workload:
+    """Read ``jobspecs/<name>.yaml`` into a ``Workload``.
+
+    Raises ``LabError`` naming the file and key when it does not parse, breaks
+    ``schemas/workload.schema.json``, is named unlike its file, lists Go as software,
+    or holds a version Masterminds semver cannot parse.
+    """
+    doc = load_yaml(path)
+    check(doc, SCHEMAS / "workload.schema.json", path)
+    if doc["workload"] != path.stem:
+        raise LabError(path, "workload", f"{doc['workload']!r} must equal the file name {path.stem!r}")
+    raw = doc["needs"]
+    if "go" in (raw.get("software") or {}):
+        raise LabError(path, "needs.software.go", "Go is a build need, not installed software; allowed: needs.go")
+    for key, version in [("go", raw.get("go"))] + [
+        (f"software.{k}", v) for k, v in (raw.get("software") or {}).items()
+    ]:
+        if version is not None and semver.parse(version) is None:
+            raise LabError(path, f"needs.{key}", f"{version!r} is not a version; allowed: e.g. 1.20")
+    command = tuple(doc["command"]) if "command" in doc else ("/bin/bash", "-c", doc["script"])
+    return Workload(
+        name=doc["workload"],
+        description=doc.get("description", "").strip(),
+        command=command,
+        nodes=doc["nodes"],
+        cores_per_node=doc.get("coresPerNode", 1),
+        needs=Needs(
+            binary_arch=raw.get("binaryArch"),
+            go=raw.get("go"),
+            software=dict(sorted((raw.get("software") or {}).items())),
+            memory_gb_per_node=raw.get("memoryGbPerNode", 1),
+            disk_gb=raw.get("diskGb", 1),
+            gpus=raw.get("gpus", 0),
+        ),
+        source=path,
+    )
+
+
+def available(directory: Path) -> dict[str, Path]:
+    """Workload name -> file, for every ``<directory>/<name>.yaml`` (sorted by name)."""
+    return {p.stem: p for p in sorted(directory.glob("*.yaml"))}

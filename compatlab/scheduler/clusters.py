@@ -1,0 +1,167 @@
+"""Clusters as rainbow holds them: a dominant graph plus subsystems, read from JGF.
+
+Any registration directory works (``<dir>/<cluster>/nodes.json`` and
+``<dir>/<cluster>/<subsystem>-subsystem.json``), not only what compatlab generates:
+vertex types, subsystem names and fields are whatever the files say.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from compatlab.errors import LabError
+from compatlab.formats.validate import check_graph
+
+SUFFIX = "-subsystem.json"
+Features = Mapping[str, tuple[Mapping[str, object], ...]]
+
+
+@dataclass(frozen=True)
+class Vertex:
+    """A dominant-graph vertex as a slot candidate: what it holds and what it is linked to.
+
+    ``counts``: descendant type -> summed ``size`` (cores, GB of memory, ...);
+    ``features``: subsystem -> the metadata of each feature vertex it contains.
+    """
+
+    id: str
+    type: str
+    counts: Mapping[str, int]  # descendant type -> summed size (cores, GB of memory, ...)
+    features: Features  # subsystem -> metadata of the feature vertices it contains
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One registered cluster as rainbow holds it: its name, where it was read from, its searchable vertices.
+
+    ``vertices`` are those reachable from the cluster vertex ``"0"`` by ``contains``
+    edges, sorted by id, the cluster vertex included.
+    """
+
+    name: str
+    source: str
+    vertices: tuple[Vertex, ...]
+
+    def of_type(self, kind: str) -> list[Vertex]:
+        """The vertices of one type (e.g. every ``node``), in id order."""
+        return [v for v in self.vertices if v.type == kind]
+
+    def totals(self) -> dict[str, int]:
+        """Whole-cluster sums of sizes by type (what real rainbow compares counts with)."""
+        root = next(v for v in self.vertices if v.id == "0")
+        return dict(root.counts)
+
+
+def _load_json(path: Path, source: str) -> object:
+    try:
+        return json.loads(path.read_text())
+    except OSError as err:
+        raise LabError(source, "", f"cannot read: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise LabError(source, "", "is not UTF-8 text; allowed: a JSON graph") from None
+    except json.JSONDecodeError as err:
+        raise LabError(source, f"line {err.lineno}", f"not valid JSON: {err.msg}") from None
+
+
+def build_cluster(name: str, nodes: dict, subsystems: Mapping[str, dict], source: str) -> Cluster:
+    """Compile parsed graphs into a ``Cluster``: per-vertex counts and features.
+
+    ``nodes`` is the ``nodes.json`` document, ``subsystems`` maps a subsystem name to
+    its graph document, ``source`` names the cluster directory in errors. Raises
+    ``LabError`` naming the file and edge for a graph rainbow would refuse.
+    """
+    check_graph(nodes, f"{source}/nodes.json", dominant=True)
+    meta = {vid: v.get("metadata", {}) for vid, v in nodes["graph"]["nodes"].items()}
+    children: dict[str, list[str]] = defaultdict(list)
+    for edge in nodes["graph"]["edges"]:
+        if edge.get("relation", "contains") == "contains":
+            children[edge["source"]].append(edge["target"])
+
+    linked: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for subsystem, graph in sorted(subsystems.items()):
+        check_graph(graph, f"{source}/{subsystem}{SUFFIX}", dominant=False)
+        features = graph["graph"]["nodes"]
+        for i, edge in enumerate(graph["graph"]["edges"]):
+            if edge.get("relation", "contains") != "contains" or edge["source"] in features:
+                continue  # internal to the subsystem
+            if edge["source"] not in meta:
+                # rainbow refuses such a registration: the edge links nothing it knows.
+                raise LabError(f"{source}/{subsystem}{SUFFIX}", f"graph.edges[{i}].source",
+                               f"{edge['source']!r} is neither a vertex of this subsystem nor of nodes.json")
+            linked[edge["source"]][subsystem].append(features[edge["target"]].get("metadata", {}))
+
+    # Only what hangs off the cluster vertex "0" by contains edges is searched.
+    counts: dict[str, dict[str, int]] = {}
+    order: list[str] = []
+    stack, seen = ["0"], {"0"}
+    while stack:
+        vid = stack.pop()
+        order.append(vid)
+        for child in children.get(vid, ()):
+            if child not in seen and child in meta:
+                seen.add(child)
+                stack.append(child)
+    for vid in reversed(order):  # children before parents
+        total: dict[str, int] = defaultdict(int)
+        for child in children.get(vid, ()):
+            if child in counts:
+                kind = meta[child].get("type")
+                total[kind] += int(meta[child].get("size", 1) or 0)
+                for k, n in counts[child].items():
+                    total[k] += n
+        counts[vid] = dict(total)
+    vertices = tuple(
+        Vertex(vid, meta[vid].get("type", ""), counts[vid],
+               {s: tuple(fs) for s, fs in sorted(linked.get(vid, {}).items())})
+        for vid in sorted(order, key=lambda i: (len(i), i))
+    )
+    return Cluster(name, source, vertices)
+
+
+def read_cluster(directory: Path) -> Cluster:
+    """Read one registration directory (``nodes.json`` plus ``*-subsystem.json``) into a ``Cluster``.
+
+    Raises ``LabError`` naming the file when ``nodes.json`` is missing or any file
+    does not read, parse or pass ``check_graph``.
+    """
+    source = str(directory)
+    nodes_file = directory / "nodes.json"
+    if not nodes_file.is_file():
+        raise LabError(source, "nodes.json", "is missing; a cluster directory needs nodes.json (its dominant graph)")
+    nodes = _load_json(nodes_file, str(nodes_file))
+    subsystems = {
+        p.name[: -len(SUFFIX)]: _load_json(p, str(p)) for p in sorted(directory.glob(f"*{SUFFIX}"))
+    }
+    return build_cluster(directory.name, nodes, subsystems, source)
+
+
+def read_clusters(directory: Path) -> list[Cluster]:
+    """Every ``<directory>/<cluster>/`` as a ``Cluster``, sorted by name (hidden directories skipped).
+
+    Raises ``LabError`` when ``directory`` is not a directory or holds no clusters.
+    """
+    if not directory.is_dir():
+        raise LabError(directory, "", "is not a directory of clusters (<dir>/<cluster>/nodes.json)")
+    dirs = sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not dirs:
+        raise LabError(directory, "", "holds no cluster directories (<dir>/<cluster>/nodes.json)")
+    return [read_cluster(d) for d in dirs]
+
+
+def clusters_from_files(files: Mapping[str, bytes], prefix: str = "clusters/") -> list[Cluster]:
+    """Clusters from the generator's in-memory output ``{relative path: bytes}`` (same layout as on disk)."""
+    grouped: dict[str, dict[str, dict]] = defaultdict(dict)
+    for rel, data in files.items():
+        if rel.startswith(prefix):
+            cluster, name = rel[len(prefix):].split("/", 1)
+            grouped[cluster][name] = json.loads(data)
+    return [
+        build_cluster(name, parts["nodes.json"],
+                      {n[: -len(SUFFIX)]: g for n, g in parts.items() if n.endswith(SUFFIX)},
+                      f"{prefix}{name}")
+        for name, parts in sorted(grouped.items())
+    ]

@@ -1,0 +1,115 @@
+"""The matcher for many clusters at once: the reference semantics, vectorised.
+
+Vertices that look alike (same type, same counts, same features) are one row with
+a multiplicity, so a lab of 1,000 clusters is a table of a few thousand rows. A
+requirement is tested once per distinct field value, never per vertex, and a slot
+is then a few array operations over all clusters together.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+
+from .clusters import Cluster, Vertex
+from .request import Request, Requirement, Slot
+
+
+def _signature(vertex: Vertex) -> tuple:
+    # Only string fields can match; sorting them alone keeps mixed-type metadata comparable.
+    features = tuple(
+        (subsystem, tuple(sorted(tuple(sorted((k, v) for k, v in f.items() if isinstance(v, str)))
+                                 for f in feats)))
+        for subsystem, feats in vertex.features.items()
+    )
+    return (vertex.type, tuple(sorted(vertex.counts.items())), features)
+
+
+class Index:
+    """The matcher for many clusters at once: the reference semantics, vectorised with numpy.
+
+    Build once from a sequence of ``Cluster``s; ``names`` keeps their order, and
+    every answer is a boolean array in that order. Vertices alike in type, counts
+    and string features are one row with a multiplicity, so memory grows with the
+    distinct vertex kinds, not the vertices. Answers equal ``match.satisfies``.
+    """
+
+    def __init__(self, clusters: Sequence[Cluster]) -> None:
+        self.names = [c.name for c in clusters]
+        cluster_of, multiplicity, kinds = [], [], []
+        counts: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        values: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        for ci, cluster in enumerate(clusters):
+            groups: dict[tuple, list] = {}
+            for vertex in cluster.vertices:
+                sig = _signature(vertex)
+                if sig in groups:
+                    groups[sig][1] += 1
+                else:
+                    groups[sig] = [vertex, 1]
+            for vertex, n in groups.values():
+                row = len(cluster_of)
+                cluster_of.append(ci)
+                multiplicity.append(n)
+                kinds.append(vertex.type)
+                for kind, size in vertex.counts.items():
+                    counts[kind].append((row, size))
+                for subsystem, feats in vertex.features.items():
+                    for f in feats:
+                        for field, value in f.items():
+                            if isinstance(value, str):
+                                values[(subsystem, field)][value].append(row)
+        rows = len(cluster_of)
+        self.rows = rows
+        self.cluster_of = np.asarray(cluster_of, dtype=np.int64)
+        self.multiplicity = np.asarray(multiplicity, dtype=np.int64)
+        self.type_mask = {k: np.asarray([t == k for t in kinds], dtype=bool) for k in set(kinds)}
+        self.count_cols = {}
+        for kind, pairs in counts.items():
+            col = np.zeros(rows, dtype=np.int64)
+            idx, size = zip(*pairs, strict=True)
+            col[list(idx)] = size
+            self.count_cols[kind] = col
+        self.values = {key: {v: np.asarray(r, dtype=np.int64) for v, r in by.items()} for key, by in values.items()}
+        self._requirements: dict[Requirement, np.ndarray] = {}
+        self._slots: dict[Slot, np.ndarray] = {}
+
+    def requirement_mask(self, requirement: Requirement) -> np.ndarray:
+        """Per row: does one of its feature vertices pass ``requirement``? (cached per requirement)"""
+        mask = self._requirements.get(requirement)
+        if mask is None:
+            mask = np.zeros(self.rows, dtype=bool)
+            for value, rows in self.values.get((requirement.subsystem, requirement.field), {}).items():
+                if requirement.test(value):
+                    mask[rows] = True
+            self._requirements[requirement] = mask
+        return mask
+
+    def slot_fits(self, slot: Slot) -> np.ndarray:
+        """Per cluster: does it have ``replicas`` vertices that fit the slot?"""
+        fits = self._slots.get(slot)
+        if fits is None:
+            mask = self.type_mask.get(slot.type, np.zeros(self.rows, dtype=bool)).copy()
+            for kind, count in slot.counts:
+                col = self.count_cols.get(kind)
+                mask &= col >= count if col is not None else False
+            for requirement in slot.requires:
+                mask &= self.requirement_mask(requirement)
+            per_cluster = np.bincount(self.cluster_of[mask], weights=self.multiplicity[mask],
+                                      minlength=len(self.names))
+            fits = per_cluster >= slot.replicas
+            self._slots[slot] = fits
+        return fits
+
+    def fits(self, request: Request) -> np.ndarray:
+        """A boolean per cluster (in ``names`` order)."""
+        result = np.ones(len(self.names), dtype=bool)
+        for slot in request.slots:
+            result &= self.slot_fits(slot)
+        return result
+
+    def matches(self, request: Request) -> list[str]:
+        """Names of the clusters that satisfy ``request``, sorted."""
+        return sorted(self.names[i] for i in np.flatnonzero(self.fits(request)))

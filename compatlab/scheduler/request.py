@@ -1,0 +1,104 @@
+"""A nextgen jobspec read as what it asks of a cluster: slots, counts and requirements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from compatlab.formats.validate import check_jobspec
+from compatlab.lab import semver
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One ``requires`` item: a field of a subsystem's feature vertex and a test on it."""
+
+    subsystem: str
+    field: str
+    match: str | None = None
+    min: str | None = None
+    max: str | None = None
+
+    def test(self, value: object) -> bool:
+        """Does a feature's ``value`` pass: string equality for ``match``, Masterminds bounds for ``min``/``max``.
+
+        A value that is not a string never passes (rainbow compares strings).
+        """
+        if not isinstance(value, str):
+            return False
+        if self.match is not None:
+            return value == self.match
+        return semver.within(value, self.min, self.max)
+
+    def __str__(self) -> str:
+        if self.match is not None:
+            return f"{self.subsystem} {self.field} == {self.match}"
+        bounds = [f">= {self.min}" if self.min else "", f"<= {self.max}" if self.max else ""]
+        return f"{self.subsystem} {self.field} {', '.join(b for b in bounds if b)}"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """``replicas`` vertices of ``type``, each holding ``counts`` and meeting ``requires``."""
+
+    type: str
+    replicas: int
+    counts: tuple[tuple[str, int], ...]
+    requires: tuple[Requirement, ...]
+
+
+@dataclass(frozen=True)
+class Request:
+    """A jobspec as a scheduler reads it: ``source`` names the file, one ``Slot`` per named resource."""
+
+    source: str
+    slots: tuple[Slot, ...]
+
+
+def _counts(children: list[dict], factor: int, into: dict[str, int]) -> None:
+    # Nested counts multiply: a node with 2 sockets of 4 cores needs 8 cores.
+    for child in children:
+        n = factor * child.get("count", 1)
+        into[child["type"]] = into.get(child["type"], 0) + n
+        _counts(child.get("with") or [], n, into)
+
+
+def _requires(resource: dict) -> list[Requirement]:
+    items = [
+        Requirement(i["name"], i["field"], i.get("match"), i.get("min"), i.get("max"))
+        for i in resource.get("requires") or []
+    ]
+    for child in resource.get("with") or []:
+        items += _requires(child)
+    return items
+
+
+def _find_slot(resource: dict) -> dict | None:
+    if "replicas" in resource:
+        return resource
+    for child in resource.get("with") or []:
+        if (found := _find_slot(child)) is not None:
+            return found
+    return None
+
+
+def _slot(resource: dict) -> Slot:
+    """The slot of one named resource: the first resource down its tree with ``replicas``.
+
+    Without one, the named resource itself is the slot (its ``count``, or 1). Every
+    ``requires`` item in the tree applies to the slot's vertices.
+    """
+    found = _find_slot(resource) or resource
+    replicas = found.get("replicas", found.get("count", 1))
+    counts: dict[str, int] = {}
+    _counts(found.get("with") or [], 1, counts)
+    return Slot(found["type"], int(replicas), tuple(sorted(counts.items())), tuple(_requires(resource)))
+
+
+def read_request(doc: object, source: str | Path) -> Request:
+    """Validate a jobspec document (schema and rules) and read its slots into a ``Request``.
+
+    Raises ``LabError`` naming ``source`` and the failing key.
+    """
+    check_jobspec(doc, source)
+    return Request(str(source), tuple(_slot(r) for r in doc["resources"].values()))
