@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "schemas"
 JOBSPECS = REPO / "jobspecs"
 STACKS = REPO / "stacks"
-DATA = REPO / "compatlab" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"  # package data: travels in the wheel
 
 
 def stack_file(stack: str, stacks_dir: Path = STACKS) -> Path:
