@@ -1,8 +1,9 @@
 """Reading input files: YAML and JSON parsed, JSON Schema checked, failures in one line.
 
-Every file compatlab reads (stack files, workloads, registration graphs,
-jobspecs) comes through here, so a broken or unreadable file is always a
-``LabError`` that names the file, the key and what is allowed.
+The user's files (stack files, workloads, registration graphs, jobspecs) are
+read through here, so a broken or unreadable one is a ``LabError`` that names the
+file, the key and what is allowed. The repository's own schemas and catalogues
+are trusted and read directly.
 """
 
 from __future__ import annotations
@@ -68,6 +69,19 @@ def check_with(validator, document: Any, source: str | Path, prefix: str = "") -
     error = jsonschema.exceptions.best_match(validator.iter_errors(document))
     if error is not None:
         raise LabError(source, key_path(list(error.absolute_path), prefix), describe(error))
+
+
+def load_json(path: Path, source: str | None = None) -> Any:
+    """Read and parse a JSON file. Raises ``LabError`` naming ``source`` (default: the path) and the line."""
+    where = source or str(path)
+    try:
+        return json.loads(path.read_text())
+    except OSError as err:
+        raise LabError(where, "", f"cannot read: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise LabError(where, "", "is not UTF-8 text; allowed: a JSON graph") from None
+    except json.JSONDecodeError as err:
+        raise LabError(where, f"line {err.lineno}", f"not valid JSON: {err.msg}") from None
 
 
 def load_yaml(path: Path) -> Any:

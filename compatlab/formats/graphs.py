@@ -49,7 +49,7 @@ def nodes_graph(mc: MiniCluster) -> dict:
 
     One node vertex per pod, each containing ``cores_per_node`` core vertices (size 1)
     and one memory vertex whose ``size`` is the pod's memory limit in GB. Only
-    ``contains`` edges, since rainbow follows no other (rainbow's memory graph, design.md).
+    ``contains`` edges, since rainbow follows no other (rainbow's memory graph, DESIGN.md "Formats").
     """
     root = f"/{mc.name}0"
     vertices = {"0": _vertex("0", v.CLUSTER, f"{mc.name}0", root)}

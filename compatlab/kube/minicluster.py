@@ -44,8 +44,8 @@ def minicluster(lab: Lab, mc: MiniCluster) -> dict:
     ``memory_gb`` GB and ``disk_gb`` GB of ephemeral storage (decimal ``G``), pinned by
     ``spec.pod.nodeSelector`` to the pool and arch; arm64 gets ``spec.flux.arch: arm`` and
     the base's arm flux view (``compatlab/data/bases.yaml``); env ``CLUSTER_NAME`` is
-    ``mc.name`` and ``RAINBOW_HOST`` rainbow's in-cluster host; privileged only on bases that
-    say so. Fields as the Flux Operator 0.2.1 CRD names them. Raises nothing for a
+    ``mc.name``, ``RAINBOW_HOST`` rainbow's in-cluster host and ``COMPATLAB_STACK`` the
+    stack; privileged only on bases that say so. Fields as the Flux Operator 0.2.1 CRD names them. Raises nothing for a
     MiniCluster that ``load_lab`` accepted.
     """
     # Decimal units: the metadata says memory and disk in GB, the limits are the same GB.

@@ -77,5 +77,6 @@ a dry run on a local kind cluster. Secrets are not written; create them yourself
 Then `kubectl apply -k .` (the operator CRD must exist before the MiniClusters: if the first
 apply reports no match for kind MiniCluster, run it again). On kind, label the nodes as the
 pools expect (`cloud.google.com/gke-nodepool=<pool>`). `gke/` holds the Ingress, its
-BackendConfig and certificate, which only GKE understands: `kubectl apply -k gke` there.
+BackendConfig (and, with `compatlab:rainbow.host`, its ManagedCertificate), which only GKE
+understands: `kubectl apply -k gke` there.
 """

@@ -18,7 +18,6 @@ def _tiered(total: float, tiers: tuple[tuple[float, float], ...]) -> float:
 
 
 def allocatable_cores(machine: Machine) -> float:
-    # GKE reserves 6% of the first core, 1% of the next, 0.5% of the next 2, 0.25% above.
     """Cores a pod may request on one node of ``machine``: vCPUs minus GKE's reservation.
 
     GKE reserves 6% of the first core, 1% of the next, 0.5% of the next two and
@@ -29,13 +28,12 @@ def allocatable_cores(machine: Machine) -> float:
 
 
 def allocatable_memory_gb(machine: Machine) -> float:
-    # GKE reserves 25% of the first 4 GB, 20% of the next 4, 10% of the next 8,
-    # 6% of the next 112, 2% above, plus 100 MiB for the eviction threshold.
     """Memory in GB a pod may request on one node of ``machine``, after GKE's reservation.
 
     GKE reserves 25% of the first 4 GB, 20% of the next 4, 10% of the next 8, 6% of
-    the next 112 and 2% above, plus a 100 MiB eviction threshold (GKE docs, "node
-    allocatable").
+    the next 112 and 2% above, plus a 100 MiB eviction threshold, taken as 0.1 GB
+    (GKE docs, "node allocatable"). GCE's machine memory is in GiB and pod limits in
+    decimal GB, so this errs slightly on the safe side.
     """
     tiers = ((4, 0.25), (4, 0.20), (8, 0.10), (112, 0.06), (float("inf"), 0.02))
     return machine.memory_gb - _tiered(machine.memory_gb, tiers) - 0.1

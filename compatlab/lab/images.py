@@ -30,7 +30,6 @@ class ImageBuild:
 
 
 def image_tag(base: str, arch: str, go_version: str) -> str:
-    # Per-arch tags (not one multi-arch manifest) so a MiniCluster names exactly the arch it runs.
     """The tag of one base image: ``<base>-go<go_version>-<arch>``.
 
     Per-arch tags, not one multi-arch manifest, so a MiniCluster names exactly the arch it runs.

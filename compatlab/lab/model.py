@@ -84,7 +84,6 @@ class MiniCluster:
 
     @property
     def gpus(self) -> int:
-        # None of the lab's MiniClusters has a GPU: the GPU job must be rejected.
         """GPUs per node: always 0, since none of the lab's pools has a GPU (the seed's plan)."""
         return 0
 

@@ -1,7 +1,8 @@
 """Where the repository's own inputs live: stacks/, jobspecs/, schemas/ and the catalogues.
 
-compatlab is installed editable from the repository (``make install``), so the
-package sits at the repository's top and these paths are found from it.
+compatlab runs from its checkout (``make install`` installs it editable), so
+``schemas/``, ``stacks/`` and ``jobspecs/`` are found beside the package; the
+catalogues in ``compatlab/data/`` travel with the package itself.
 """
 
 from __future__ import annotations

@@ -38,8 +38,6 @@ class Version:
     has_patch: bool
 
     def key(self) -> tuple:
-        # Semver precedence: a release sorts after its prereleases; numeric
-        # identifiers sort numerically and before alphanumeric ones.
         """The semver precedence key: a release sorts after its prereleases, numeric identifiers numerically."""
         pre = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.pre)
         return (self.major, self.minor, self.patch, 0 if self.pre else 1, pre)

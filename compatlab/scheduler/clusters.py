@@ -15,6 +15,7 @@ from pathlib import Path
 
 from compatlab.errors import LabError
 from compatlab.formats.validate import check_graph
+from compatlab.inputs import load_json
 
 SUFFIX = "-subsystem.json"
 Features = Mapping[str, tuple[Mapping[str, object], ...]]
@@ -54,17 +55,6 @@ class Cluster:
         """Whole-cluster sums of sizes by type (what real rainbow compares counts with)."""
         root = next(v for v in self.vertices if v.id == "0")
         return dict(root.counts)
-
-
-def _load_json(path: Path, source: str) -> object:
-    try:
-        return json.loads(path.read_text())
-    except OSError as err:
-        raise LabError(source, "", f"cannot read: {err.strerror}") from None
-    except UnicodeDecodeError:
-        raise LabError(source, "", "is not UTF-8 text; allowed: a JSON graph") from None
-    except json.JSONDecodeError as err:
-        raise LabError(source, f"line {err.lineno}", f"not valid JSON: {err.msg}") from None
 
 
 def build_cluster(name: str, nodes: dict, subsystems: Mapping[str, dict], source: str) -> Cluster:
@@ -132,9 +122,9 @@ def read_cluster(directory: Path) -> Cluster:
     nodes_file = directory / "nodes.json"
     if not nodes_file.is_file():
         raise LabError(source, "nodes.json", "is missing; a cluster directory needs nodes.json (its dominant graph)")
-    nodes = _load_json(nodes_file, str(nodes_file))
+    nodes = load_json(nodes_file, str(nodes_file))
     subsystems = {
-        p.name[: -len(SUFFIX)]: _load_json(p, str(p)) for p in sorted(directory.glob(f"*{SUFFIX}"))
+        p.name[: -len(SUFFIX)]: load_json(p, str(p)) for p in sorted(directory.glob(f"*{SUFFIX}"))
     }
     return build_cluster(directory.name, nodes, subsystems, source)
 

@@ -1,6 +1,6 @@
 """The embedded matcher: which clusters satisfy a request, and why the others do not.
 
-Semantics (design.md): for every slot, ``replicas`` distinct vertices of the slot's
+Semantics (DESIGN.md): for every slot, ``replicas`` distinct vertices of the slot's
 type, each holding the requested counts of each child type (sizes summed) and each
 meeting, through its own subsystem edges, every ``requires`` item. This module is
 the reference, one (cluster, request) pair at a time, with reasons; ``index`` is the

@@ -1,4 +1,4 @@
-"""Version bounds as rainbow's Masterminds semver compares them (design.md)."""
+"""Version bounds as rainbow's Masterminds semver compares them (DESIGN.md)."""
 
 import pytest
 
