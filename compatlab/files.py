@@ -18,25 +18,98 @@ def dump_json(doc: object) -> bytes:
     return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
 
 
+class _Dumper(yaml.SafeDumper):
+    """The safe dumper, with multi-line strings as literal blocks (``|``) instead of quoted escapes.
+
+    Readable scripts, and no double quotes: real rainbow stores a jobspec's YAML
+    inside a double-quoted SQL string (``pkg/database/jobs.go``), which a ``"``
+    would end.
+    """
+
+
+def _str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
 def dump_yaml(doc: object) -> bytes:
-    """A document as block-style YAML bytes, keys in insertion order."""
-    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False).encode()
+    """A document as block-style YAML bytes, keys in insertion order, multi-line strings as ``|`` blocks."""
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False).encode()
 
 
-def write_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole: a temp file in the same directory, then a rename over the target.
+def _umask() -> int:
+    # The process umask, read without changing it for good (os.umask only sets).
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
-    Creates missing parent directories; raises ``OSError`` and leaves no temp file behind.
+
+def write_file(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` whole: a temp file in the same directory, synced, then renamed over the target.
+
+    ``mode`` is the file's permission bits; by default they follow the umask, as
+    an ordinary ``open()`` would (0644 under the usual 022). Credentials pass
+    0o600. Creates missing parent directories; raises ``OSError`` and leaves no
+    temp file behind. After a kill at any instant the path holds the old bytes or
+    the new ones, never a mix.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        os.fchmod(fd, (0o666 & ~_umask()) if mode is None else mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class Journal:
+    """An append-only log of JSON events, one per line, that survives a kill at any instant.
+
+    Each ``append`` is one ``write`` of a whole line to a file opened with
+    ``O_APPEND``, then an ``fsync``: a killed process leaves every appended event
+    whole (a write is not interrupted part-way by a signal). A line torn by a crash
+    of the machine itself is dropped on the next open, with everything after it.
+    ``mode`` applies when the file is created (0o600: events may name clusters and
+    jobs). Raises ``OSError``.
+    """
+
+    def __init__(self, path: Path, mode: int = 0o600) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.events: list[dict] = []
+        good = 0
+        if path.exists():
+            data = path.read_bytes()
+            for line in data.splitlines(keepends=True):
+                try:
+                    event = json.loads(line) if line.endswith(b"\n") else None
+                except ValueError:
+                    event = None
+                if not isinstance(event, dict):
+                    break
+                self.events.append(event)
+                good += len(line)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
+        if path.stat().st_size != good:
+            os.ftruncate(self._fd, good)  # drop a torn tail so the next event starts a line
+
+    def append(self, event: dict) -> None:
+        """Write one event (a JSON object) as a line, and sync it to disk before returning."""
+        os.write(self._fd, (json.dumps(event, sort_keys=True, separators=(",", ":")) + "\n").encode())
+        os.fsync(self._fd)
+        self.events.append(event)
+
+    def close(self) -> None:
+        """Close the file; the journal may be opened again later."""
+        os.close(self._fd)
 
 
 class NotOurs(Exception):
@@ -59,6 +132,7 @@ def replace_tree(out: Path, files: dict[str, bytes], what: str) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
     try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it 0700; the output follows the umask
         for rel, data in {**files, MARKER: f"{what}\n".encode()}.items():
             target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from compatlab.files import dump_json, dump_yaml
+from compatlab.files import dump_json
 from compatlab.lab.model import Lab
 
 from .graphs import nodes_graph, subsystem_graphs
-from .jobspecs import jobspec
+from .jobspecs import jobspec, jobspec_yaml
 from .validate import check_graph, check_jobspec
 
 
@@ -43,7 +43,7 @@ def jobspec_files(lab: Lab) -> dict[str, bytes]:
             rel = f"jobspecs/{level.name}/{workload.name}.yaml"
             doc = jobspec(workload, level)
             check_jobspec(doc, rel, one_item_per_subsystem=True)
-            files[rel] = dump_yaml(doc)
+            files[rel] = jobspec_yaml(doc).encode()  # storable by real rainbow, or LabError
     return files
 
 

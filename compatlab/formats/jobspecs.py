@@ -7,6 +7,8 @@ one item per subsystem at most so real rainbow checks every one of them.
 
 from __future__ import annotations
 
+from compatlab.errors import LabError
+from compatlab.files import dump_yaml
 from compatlab.lab.model import Level, Workload
 
 from . import vocabulary as v
@@ -16,7 +18,7 @@ def requirements(workload: Workload, level: Level) -> list[dict]:
     """The ``requires`` items a workload's slot carries at ``level``: a list of ``{name, field, match | min}`` dicts.
 
     At most one item per subsystem (``vocabulary``), since real rainbow keeps only
-    the last item of each subsystem (design.md, "Matching semantics").
+    the last item of each subsystem (DESIGN.md, "Matching semantics").
     """
     needs, facets = workload.needs, level.facets
     items: list[dict] = []
@@ -62,3 +64,19 @@ def jobspec(workload: Workload, level: Level) -> dict:
         "resources": {workload.name: slot},
         "tasks": [{"command": list(workload.command), "resources": workload.name}],
     }
+
+
+def jobspec_yaml(doc: dict) -> str:
+    """A jobspec as the YAML text ``SubmitJob`` carries, checked to be storable by real rainbow.
+
+    rainbow (main branch, ``pkg/database/jobs.go``) writes the job's YAML into a
+    double-quoted SQL string, so a ``"`` anywhere, or non-ASCII text (which YAML
+    escapes inside double quotes), makes the submit fail on the server. Raises
+    ``LabError`` naming the jobspec and the first offending character.
+    """
+    text = dump_yaml(doc).decode()
+    bad = next((c for c in text if c == '"' or not c.isascii()), None)
+    if bad is not None:
+        raise LabError(str(doc.get("name", "jobspec")), "", f"its YAML holds {bad!r}, which real rainbow cannot "
+                       "store (it builds its SQL from strings); allowed: ASCII text without double quotes")
+    return text
