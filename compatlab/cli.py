@@ -9,15 +9,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from compatlab.formats.generate import generate
 from compatlab.lab.stack import load_lab
 from compatlab.scheduler.clusters import read_clusters
 from compatlab.scheduler.index import Index
+from compatlab.scheduler.interface import Denied, SchedulerError
 from compatlab.scheduler.match import explain
 from compatlab.scheduler.request import read_request
 
@@ -117,6 +120,172 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+# The run loop: register, submit, receive, run, report (compatlab.experiment.session does the work).
+
+def _target(args: argparse.Namespace):
+    from compatlab.experiment.session import Target
+
+    if args.tls_ca and not args.rainbow:
+        raise LabError("--tls-ca", "", "applies to --rainbow only")
+    return Target(args.rainbow, Path(args.tls_ca) if args.tls_ca else None, args.tls_name)
+
+
+def _secret(args: argparse.Namespace) -> str | None:
+    from compatlab.experiment.session import read_secret
+
+    return read_secret("COMPATLAB_RAINBOW_SECRET", Path(args.secret_file) if args.secret_file else None,
+                       "scheduler secret")
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    from compatlab.experiment.session import read_secret
+
+    return read_secret("COMPATLAB_RAINBOW_TOKEN", Path(args.token_file) if args.token_file else None, "global token")
+
+
+def _progress(args: argparse.Namespace):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True, disable=not console.is_terminal)
+
+
+def _register(args: argparse.Namespace) -> int:
+    from compatlab.experiment.session import connect, do_register
+
+    lab = load_lab(args.stack)
+    scheduler = connect(_target(args), Path(args.state), _secret(args))
+    try:
+        with _progress(args) as progress:
+            task = progress.add_task("register", total=len(lab.miniclusters))
+            state, done = do_register(scheduler, lab, Path(args.state), lambda _: progress.advance(task))
+    finally:
+        scheduler.close()
+    result = {"scheduler": state.scheduler, "state": str(state.path), "registered": list(done.registered),
+              "reused": list(done.reused), "subsystems": done.subsystems}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{state.scheduler}: {len(done.registered)} clusters registered, {len(done.reused)} already were, "
+              f"{done.subsystems} subsystems sent; credentials in {state.path} (0600)")
+    return 0
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from compatlab.experiment.session import bound_state, connect, do_submit
+
+    scheduler = connect(_target(args), Path(args.state), None)
+    try:
+        state = bound_state(Path(args.state), scheduler)
+        if args.stack and load_lab(args.stack).stack != state.stack:
+            raise LabError(state.path, "stack", f"this state is for stack {state.stack!r}; allowed: that stack")
+        levels = None if args.all_levels else args.level
+        with _progress(args) as progress:
+            task = progress.add_task("submit", total=None)
+            done = do_submit(scheduler, state, levels, args.repeats, args.seed, _token(args),
+                             lambda _: progress.advance(task))
+    finally:
+        scheduler.close()
+    result = {"scheduler": state.scheduler, "run": state.run, "planned": done.planned, "placed": done.placed,
+              "rejected": done.rejected, "already": done.skipped}
+    print(json.dumps(result, indent=2) if args.json else
+          f"{state.scheduler}: run {state.run}: {done.placed} placed, {done.rejected} rejected, "
+          f"{done.skipped} submitted before, of {done.planned} planned")
+    return 0
+
+
+def _receive(args: argparse.Namespace) -> int:
+    from compatlab.experiment.session import bound_state, connect, do_receive, executor_for, read_secret
+
+    scheduler = connect(_target(args), Path(args.state), None)
+    try:
+        state = bound_state(Path(args.state), scheduler)
+        secret = read_secret("COMPATLAB_CLUSTER_SECRET", None, "cluster secret")
+        executor = executor_for(args.executor, state, args.stack, args.timeout)
+        console = Console(stderr=True)
+        total = do_receive(scheduler, state, args.cluster, secret, Path(args.results), executor,
+                           None if args.loop else 1, args.interval,
+                           on_record=lambda r: console.print(f"{escape(r.name)}: {escape(r.outcome)}"))
+    finally:
+        scheduler.close()
+    result = {"cluster": args.cluster, "received": total.received, "duplicates": total.duplicates,
+              "results": total.written, "out": args.results}
+    print(json.dumps(result, indent=2) if args.json else
+          f"{args.cluster}: {total.received} jobs received, {total.written} results written to {args.results}"
+          + (f", {total.duplicates} duplicates not run" if total.duplicates else ""))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from compatlab.experiment.report import level_table
+    from compatlab.experiment.session import connect, do_run, executor_for, prepare_out
+
+    lab = load_lab(args.stack)
+    out = Path(args.out)
+    prepare_out(out, args.resume, args.force)
+    scheduler = connect(_target(args), out / "state", _secret(args))
+    try:
+        executor = executor_for(args.executor, None, str(lab.source), args.timeout)
+        with _progress(args) as progress:
+            tasks = {step: progress.add_task(step, total=None) for step in ("register", "submit", "receive")}
+            summary, rows = do_run(scheduler, lab, out, args.repeats, args.seed, _token(args), executor,
+                                   lambda step, _: progress.advance(tasks[step]))
+    finally:
+        scheduler.close()
+    if args.json:
+        print(json.dumps({**asdict(summary), "levels": rows}, indent=2, sort_keys=True))
+        return 0
+    console = _console()
+    console.print(level_table(f"stack {lab.stack} on {scheduler.endpoint}: {summary.results} results of "
+                              f"{summary.planned} planned", rows,
+                              ("placed where the embedded matcher rejects", "placed_where_embedded_rejects")))
+    console.print(escape(f"run: {out}/ (state/, results/, report/: report.json, report.csv, accuracy.png, "
+                         f"outcomes.png); {summary.duplicates} duplicates"))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from compatlab.experiment.report import confusion_table, level_table
+    from compatlab.experiment.session import write_report
+    from compatlab.experiment.state import load_state
+
+    results = Path(args.results)
+    state_dir = Path(args.state) if args.state else results.parent / "state"
+    state = load_state(state_dir)
+    if state is None:
+        raise LabError(state_dir, "state.json", "is missing; allowed: --state, the directory register and submit "
+                       "used (run --out DIR keeps it in DIR/state)")
+    lab = load_lab(args.stack or state.stack_file)
+    rows, matrix = write_report(lab, state, results, Path(args.out))
+    if args.json:
+        print(json.dumps({"out": args.out, "levels": rows, "confusion": matrix}, indent=2, sort_keys=True))
+        return 0
+    console = _console()
+    console.print(level_table(f"stack {lab.stack} on {state.scheduler}: run {state.run}", rows,
+                              ("placed where the embedded matcher rejects", "placed_where_embedded_rejects")))
+    console.print(confusion_table(matrix))
+    console.print(escape(f"report: {args.out}/ (report.json, report.csv, accuracy.png, outcomes.png)"))
+    return 0
+
+
+def _scheduler_options(cmd: argparse.ArgumentParser, *, state: bool = True, secret: bool = False,
+                       token: bool = False) -> None:
+    where = cmd.add_mutually_exclusive_group(required=True)
+    where.add_argument("--rainbow", metavar="HOST:PORT", help="rainbow's address (stack output rainbowEndpoint)")
+    where.add_argument("--embedded", action="store_true", help="the embedded scheduler, state kept in --state")
+    cmd.add_argument("--tls-ca", metavar="FILE", help="TLS with this CA (the stack output rainbowCaCertificate)")
+    cmd.add_argument("--tls-name", metavar="NAME", help="the name the certificate is for (default rainbow)")
+    if state:
+        cmd.add_argument("--state", required=True, metavar="DIR", help="run state: credentials (0600) and journals")
+    if secret:
+        cmd.add_argument("--secret-file", metavar="FILE",
+                         help="the scheduler secret (else $COMPATLAB_RAINBOW_SECRET); never a plain flag")
+    if token:
+        cmd.add_argument("--token-file", metavar="FILE",
+                         help="rainbow's global token (else $COMPATLAB_RAINBOW_TOKEN), for clusters without one")
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -156,7 +325,53 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--repeats", type=_positive, default=10, help="submissions of each jobspec per level (default 10)")
     _command(sub, "render", "write the lab's Kubernetes objects as YAML files", _render, out="required")
     _command(sub, "cost", "estimated cost per hour of a stack on GKE", _cost, json_help="print the estimate as JSON")
+
+    reg = _command(sub, "register", "register every minicluster and its subsystems with a scheduler", _register,
+                   json_help="print what was registered as JSON")
+    _scheduler_options(reg, secret=True)
+    subm = _command(sub, "submit", "submit the jobspecs of some or all levels", _submit, stack=False,
+                    json_help="print the counts as JSON")
+    _scheduler_options(subm, token=True)
+    subm.add_argument("--stack", help="the stack (checked against the state's)")
+    which = subm.add_mutually_exclusive_group(required=True)
+    which.add_argument("--level", action="append", metavar="LEVEL", help="a level to submit (repeatable)")
+    which.add_argument("--all-levels", action="store_true", help="every level")
+    _trials(subm)
+    rec = _command(sub, "receive", "receive a cluster's jobs, run them, write a record per job", _receive,
+                   stack=False, json_help="print the counts as JSON")
+    _scheduler_options(rec)
+    rec.add_argument("--cluster", required=True, help="the minicluster to receive for ($CLUSTER_NAME in a pod)")
+    rec.add_argument("--results", required=True, metavar="DIR", help="where the result records go")
+    rec.add_argument("--stack", help="the lab, for the simulated executor (default: the state's)")
+    _executor(rec)
+    once = rec.add_mutually_exclusive_group()
+    once.add_argument("--once", action="store_true", help="receive what is queued now, run it, stop (default)")
+    once.add_argument("--loop", action="store_true", help="keep receiving until Ctrl-C")
+    rec.add_argument("--interval", type=float, default=5.0, help="seconds between receives with --loop (default 5)")
+    run = _command(sub, "run", "the whole loop on one machine: register, submit all levels, receive, report", _run,
+                   out="required", json_help="print the summary and per-level rows as JSON")
+    _scheduler_options(run, state=False, secret=True, token=True)
+    _trials(run)
+    _executor(run)
+    run.add_argument("--resume", action="store_true", help="finish the run already in --out")
+    run.add_argument("--force", action="store_true", help="remove the run already in --out and start again")
+    rep = _command(sub, "report", "join submissions, predictions and results into tables and plots", _report,
+                   stack=False, out="required", json_help="print the per-level rows and confusion matrix as JSON")
+    rep.add_argument("--results", required=True, metavar="DIR", help="the result records")
+    rep.add_argument("--state", metavar="DIR", help="the run state (default: DIR/../state)")
+    rep.add_argument("--stack", help="the lab (default: the state's)")
     return top
+
+
+def _trials(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--repeats", type=_positive, default=1, help="submissions of each jobspec per level (default 1)")
+    cmd.add_argument("--seed", type=int, default=0, help="seed of the embedded scheduler's random pick (default 0)")
+
+
+def _executor(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--executor", choices=("simulated", "local"), default="simulated",
+                     help="simulated: the outcome model's answer; local: run the task's command here")
+    cmd.add_argument("--timeout", type=float, default=600.0, help="seconds a local job may run (default 600)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,9 +384,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (LabError, NotOurs) as err:
+    except (LabError, NotOurs, Denied) as err:
         print(f"compatlab: error: {err}", file=sys.stderr)
         return 2
+    except SchedulerError as err:  # unavailable, or refused for a reason of its own
+        print(f"compatlab: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("compatlab: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `compatlab ... | head`: the reader left, nothing is wrong
         sys.stderr.close()
         return 0

@@ -40,8 +40,8 @@ def dump_yaml(doc: object) -> bytes:
     return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False).encode()
 
 
-def _umask() -> int:
-    # The process umask, read without changing it for good (os.umask only sets).
+def umask() -> int:
+    """The process umask (e.g. 0o022), read without changing it for good (``os.umask`` only sets)."""
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
@@ -59,7 +59,7 @@ def write_file(path: Path, data: bytes, mode: int | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        os.fchmod(fd, (0o666 & ~_umask()) if mode is None else mode)
+        os.fchmod(fd, (0o666 & ~umask()) if mode is None else mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -132,7 +132,7 @@ def replace_tree(out: Path, files: dict[str, bytes], what: str) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
     try:
-        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it 0700; the output follows the umask
+        os.chmod(staging, 0o777 & ~umask())  # mkdtemp makes it 0700; the output follows the umask
         for rel, data in {**files, MARKER: f"{what}\n".encode()}.items():
             target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,9 @@
-"""The simulation's results for people: a table, per-job CSV and JSON, and a plot."""
+"""Results for people: per-level tables, per-job CSV and JSON, plots; for a simulation and for a run.
+
+Both speak in level rows of one shape (``LevelSummary`` as a dict: jobs,
+placed_ok, placed_failed by mode, rejected, accuracy, match precision), so the
+same table and plots serve ``simulate``, ``run`` and ``report``.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +11,41 @@ import csv
 import io
 import json
 from dataclasses import asdict
+from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from compatlab.files import dump_json
 
-from .outcomes import FAILURES
+from .outcomes import OK
+from .results import PENDING, Joined
 from .simulate import REJECTED, Simulation
 
 COLUMNS = ("level", "workload", "trial", "jobspec", "cluster", "outcome", "detail",
            "matches", "runnable_on", "rainbow_also")
-COLOURS = {"ok": "#2e7d32", "unsatisfiable": "#6a1b9a", "exec-format-error": "#c62828",
+RUN_COLUMNS = ("name", "level", "workload", "trial", "cluster", "predicted", "observed", "exit_code", "evidence",
+               "matches", "runnable_on", "embedded_rejects")
+COLOURS = {OK: "#2e7d32", "unsatisfiable": "#6a1b9a", "exec-format-error": "#c62828",
            "missing-software": "#ef6c00", "compile-error": "#f9a825", "no-gpu": "#4e342e",
-           "oom-killed": "#1565c0", "disk-full": "#00838f", REJECTED: "#9e9e9e"}
+           "oom-killed": "#1565c0", "disk-full": "#00838f", "failed-other": "#424242", REJECTED: "#9e9e9e",
+           PENDING: "#e0e0e0"}
+Row = dict[str, Any]
+
+
+def _csv(header: tuple[str, ...], rows: list[dict[str, Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([";".join(row[c]) if isinstance(row[c], tuple | list) else row[c] for c in header])
+    return buffer.getvalue().encode()
 
 
 def records_csv(sim: Simulation) -> bytes:
     """``records.csv``: one row per submitted job, columns ``COLUMNS``; tuples joined with ``;``."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for r in sim.records:
-        row = asdict(r)
-        writer.writerow([";".join(row[c]) if isinstance(row[c], tuple) else row[c] for c in COLUMNS])
-    return buffer.getvalue().encode()
+    return _csv(COLUMNS, [asdict(r) for r in sim.records])
 
 
 def records_json(sim: Simulation) -> bytes:
@@ -38,71 +53,150 @@ def records_json(sim: Simulation) -> bytes:
     return dump_json([asdict(r) for r in sim.records])
 
 
-def plot_png(sim: Simulation) -> bytes:
-    """``outcomes.png``: jobs per level stacked by outcome, with the accuracy per level (0..1) on a second axis."""
+def _pyplot():  # matplotlib's pyplot, with the file-only backend
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    levels = [s.level for s in sim.levels]
+    return plt
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata={"Software": None})
+    _pyplot().close(fig)
+    return buffer.getvalue()
+
+
+def outcomes_png(title: str, rows: list[Row]) -> bytes:
+    """Jobs per level stacked by outcome (ok, each failure, rejected, pending), accuracy (0..1) on a second axis."""
+    plt = _pyplot()
+    levels = [r["level"] for r in rows]
     fig, ax = plt.subplots(figsize=(9, 5), dpi=100)
     bottom = [0] * len(levels)
-    for mode in ("ok", *FAILURES, REJECTED):
-        counts = [sum(1 for r in sim.records if r.level == lv and r.outcome == mode) for lv in levels]
+    failures = list(dict.fromkeys(m for r in rows for m in r["placed_failed"]))
+    for mode in (OK, *failures, REJECTED, PENDING):
+        if mode == OK:
+            counts = [r["placed_ok"] for r in rows]
+        elif mode == REJECTED:
+            counts = [r["rejected"] for r in rows]
+        elif mode == PENDING:
+            counts = [r.get("pending", 0) for r in rows]
+        else:
+            counts = [r["placed_failed"].get(mode, 0) for r in rows]
         if any(counts):
-            ax.bar(levels, counts, bottom=bottom, color=COLOURS[mode], label=mode)
+            ax.bar(levels, counts, bottom=bottom, color=COLOURS.get(mode, "#757575"), label=mode)
             bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
     ax.set_ylabel("jobs")
     ax.set_xlabel("compatibility level (cumulative metadata)")
-    ax.set_title(f"stack {sim.stack}: {len(sim.clusters)} clusters, seed {sim.seed}, {sim.repeats} submissions per job")
+    ax.set_title(title, fontsize="medium")
     acc = ax.twinx()
-    acc.plot(levels, [s.accuracy for s in sim.levels], color="black", marker="o", label="accuracy")
+    acc.plot(levels, [r["accuracy"] for r in rows], color="black", marker="o", label="accuracy")
     acc.set_ylim(0, 1.05)
     acc.set_ylabel("accuracy")
     handles, labels = ax.get_legend_handles_labels()
     h2, l2 = acc.get_legend_handles_labels()
     ax.legend(handles + h2, labels + l2, loc="upper left", bbox_to_anchor=(1.08, 1), fontsize="small")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
+    return _png(fig)
+
+
+def accuracy_png(title: str, rows: list[Row]) -> bytes:
+    """Accuracy (0..1) and match precision per level, as lines."""
+    plt = _pyplot()
+    levels = [r["level"] for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    ax.plot(levels, [r["accuracy"] for r in rows], marker="o", color="black", label="accuracy")
+    precision = [r["match_precision"] if r["match_precision"] is not None else float("nan") for r in rows]
+    ax.plot(levels, precision, marker="s", color="#1565c0", linestyle="--", label="match precision")
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("compatibility level (cumulative metadata)")
+    ax.set_ylabel("share of jobs / of matching pairs")
+    ax.set_title(title, fontsize="medium")
+    ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    return _png(fig)
 
 
 def result_files(sim: Simulation) -> dict[str, bytes]:
     """What ``simulate`` writes: ``{relative path: bytes}`` for the records, summary, plot and ``generated/``."""
+    rows = [asdict(level) for level in sim.levels]
+    title = f"stack {sim.stack}: {len(sim.clusters)} clusters, seed {sim.seed}, {sim.repeats} submissions per job"
     return {
         "records.csv": records_csv(sim),
         "records.json": records_json(sim),
         "summary.json": dump_json(sim.summary()),
-        "outcomes.png": plot_png(sim),
+        "outcomes.png": outcomes_png(title, rows),
         **{f"generated/{rel}": data for rel, data in sim.files.items()},
     }
 
 
-def print_summary(sim: Simulation, console: Console) -> None:
-    """Print the per-level table: jobs, placed ok, failures by mode, rejected, accuracy, precision, rainbow's extras."""
-    table = Table(title=f"stack {sim.stack}: {len(sim.clusters)} clusters, seed {sim.seed}, "
-                        f"{sim.repeats} submissions of each jobspec per level")
+def level_table(title: str, rows: list[Row], extra: tuple[str, str] | None = None) -> Table:
+    """The per-level table; ``extra`` is (column title, row key) of a list of dicts shown one per line.
+
+    Every value is escaped, so names like ``[bold]c1`` print as written.
+    """
+    table = Table(title=escape(title))
     numbers = ("jobs", "placed ok", "rejected", "accuracy", "match precision")
-    for name in ("level", "jobs", "placed ok", "placed, failed", "rejected", "accuracy", "match precision",
-                 "real rainbow would also place"):
+    names = ["level", "jobs", "placed ok", "placed, failed", "rejected", "accuracy", "match precision"]
+    if extra:
+        names.append(extra[0])
+    for name in names:
         table.add_column(name, justify="right" if name in numbers else "left")
-    for s in sim.levels:
-        failed = ", ".join(f"{n} {mode}" for mode, n in s.placed_failed.items() if n) or "-"
-        rejected = f"{s.rejected}" + (f" ({s.rejected_runnable} runnable!)" if s.rejected_runnable else "")
-        precision = "-" if s.match_precision is None else f"{s.match_precision:.0%}"
-        extra = _rainbow_text(s.rainbow_would_also_place)
-        table.add_row(s.level, str(s.jobs), str(s.placed_ok), failed, rejected, f"{s.accuracy:.0%}", precision, extra)
-    console.print(table)
+    for r in rows:
+        failed = ", ".join(f"{n} {mode}" for mode, n in r["placed_failed"].items() if n) or "-"
+        rejected = f"{r['rejected']}" + (f" ({r['rejected_runnable']} runnable!)" if r["rejected_runnable"] else "")
+        if r.get("pending"):
+            rejected += f", {r['pending']} pending"
+        precision = "-" if r["match_precision"] is None else f"{r['match_precision']:.0%}"
+        cells = [r["level"], str(r["jobs"]), str(r["placed_ok"]), failed, rejected, f"{r['accuracy']:.0%}", precision]
+        if extra:
+            cells.append("\n".join(_describe(d) for d in r[extra[1]]) or "-")
+        table.add_row(*(escape(c) for c in cells))
+    return table
 
 
-def _rainbow_text(differs: list[dict]) -> str:
-    # Placements real rainbow's defects would allow and the embedded matcher rejects.
-    return "\n".join(f"{d['workload']} on {d['cluster']}: {d['outcome']}" for d in differs) or "-"
+def _describe(d: dict[str, Any]) -> str:
+    what = d.get("outcome") or d.get("reason") or ""
+    times = f" ({d['jobs']} jobs)" if d.get("jobs", 1) > 1 else ""
+    return f"{d['workload']} on {d['cluster']}{times}: {what}"
+
+
+def print_summary(sim: Simulation, console: Console) -> None:
+    """Print the simulation's per-level table, with the placements real rainbow's deviations would add."""
+    title = (f"stack {sim.stack}: {len(sim.clusters)} clusters, seed {sim.seed}, "
+             f"{sim.repeats} submissions of each jobspec per level")
+    rows = [asdict(level) for level in sim.levels]
+    console.print(level_table(title, rows, ("real rainbow would also place", "rainbow_would_also_place")))
 
 
 def summary_json(sim: Simulation, out: str) -> str:
     """The ``simulate --json`` document: ``Simulation.summary()`` plus ``out``, as indented JSON text."""
     return json.dumps({**sim.summary(), "out": out}, indent=2, sort_keys=True)
+
+
+def run_report_files(title: str, summary: dict[str, Any], joined: list[Joined],
+                     confusion: dict[str, dict[str, int]]) -> dict[str, bytes]:
+    """What ``report`` writes: ``report.json`` (summary, levels, confusion), ``report.csv`` (a row per job), plots."""
+    rows = summary["levels"]
+    doc = {**summary, "confusion": confusion}
+    return {
+        "report.json": dump_json(doc),
+        "report.csv": _csv(RUN_COLUMNS, [asdict(j) for j in joined]),
+        "accuracy.png": accuracy_png(title, rows),
+        "outcomes.png": outcomes_png(title, rows),
+    }
+
+
+def confusion_table(confusion: dict[str, dict[str, int]]) -> Table:
+    """Predicted mode (rows) against observed mode (columns), counts of placed jobs with a record."""
+    observed = sorted({o for row in confusion.values() for o in row})
+    table = Table(title="predicted (rows) vs observed (columns)")
+    table.add_column("predicted")
+    for o in observed:
+        table.add_column(escape(o), justify="right")
+    for predicted, row in confusion.items():
+        table.add_row(escape(predicted), *(str(row.get(o, 0)) for o in observed))
+    return table
+

@@ -7,7 +7,6 @@ selection) and the outcome model says what would happen there.
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
@@ -16,11 +15,12 @@ import yaml
 from compatlab.formats.generate import generate
 from compatlab.lab.model import Lab
 from compatlab.scheduler.clusters import clusters_from_files
+from compatlab.scheduler.embedded import select, selection_key
 from compatlab.scheduler.index import Index
 from compatlab.scheduler.match import rainbow_satisfies
 from compatlab.scheduler.request import read_request
 
-from .outcomes import FAILURES, Outcome, outcome
+from .outcomes import FAILURES, OK, Outcome, outcome
 
 REJECTED = "rejected"
 
@@ -46,7 +46,7 @@ class LevelSummary:
     """One level's results: counts of jobs by outcome, rejections, accuracy and precision (shares, 0..1).
 
     ``rainbow_would_also_place`` lists ``{workload, cluster, outcome}`` that real
-    rainbow's deviations (design.md) would allow although the embedded matcher rejects them.
+    rainbow's deviations (DESIGN.md) would allow although the embedded matcher rejects them.
     """
 
     level: str
@@ -98,7 +98,6 @@ def simulate(lab: Lab, seed: int = 0, repeats: int = 10) -> Simulation:
     files = generate(lab)
     clusters = clusters_from_files(files)
     index = Index(clusters)
-    rng = random.Random(seed)
     # What really happens depends on the workload and the cluster, never on the level.
     fates = {w.name: {mc.name: outcome(w, mc) for mc in lab.miniclusters} for w in lab.workloads}
     records = []
@@ -112,7 +111,9 @@ def simulate(lab: Lab, seed: int = 0, repeats: int = 10) -> Simulation:
             rainbow = tuple(sorted(c.name for c in clusters
                                    if c.name not in matches and rainbow_satisfies(c, request)))
             for trial in range(repeats):
-                chosen = rng.choice(matches) if matches else None
+                # The embedded scheduler's own pick, so `compatlab run --embedded` lands the same way.
+                chosen = select(matches, selection_key(seed, f"{level.name}.{workload.name}.{trial}")) \
+                    if matches else None
                 fate = here[chosen] if chosen else None
                 records.append(JobRecord(
                     level=level.name, workload=workload.name, trial=trial, jobspec=rel, matches=tuple(matches),
@@ -120,13 +121,20 @@ def simulate(lab: Lab, seed: int = 0, repeats: int = 10) -> Simulation:
                     detail=fate.detail if fate else "no cluster matched",
                     runnable_on=runnable, rainbow_also=rainbow,
                 ))
-    summaries = tuple(_summarise(level.name, [r for r in records if r.level == level.name], fates)
+    summaries = tuple(summarise(level.name, [r for r in records if r.level == level.name], fates)
                       for level in lab.levels)
     names = tuple(sorted(mc.name for mc in lab.miniclusters))
     return Simulation(lab.stack, seed, repeats, names, tuple(records), summaries, files)
 
 
-def _summarise(level: str, records: list[JobRecord], fates: dict[str, dict[str, Outcome]]) -> LevelSummary:
+def summarise(level: str, records: list[JobRecord], fates: dict[str, dict[str, Outcome]]) -> LevelSummary:
+    """One level's ``LevelSummary`` from its job records (simulated, or observed in a run).
+
+    ``placed_failed`` counts every failure mode of the model (zeros included) and
+    any other observed mode (``failed-other``, ``pending``) that occurs; accuracy
+    counts ``ok`` and rejections of jobs no cluster can run; match precision is
+    over the first trial's matching (job, cluster) pairs.
+    """
     modes = Counter(r.outcome for r in records)
     rejected = [r for r in records if r.outcome == REJECTED]
     correct = modes["ok"] + sum(1 for r in rejected if not r.runnable_on)
@@ -135,11 +143,12 @@ def _summarise(level: str, records: list[JobRecord], fates: dict[str, dict[str, 
     good = sum(1 for r, name in pairs if name in r.runnable_on)
     differs = [{"workload": r.workload, "cluster": name, "outcome": fates[r.workload][name].mode}
                for r in first for name in r.rainbow_also]
+    extra = sorted(m for m in modes if m not in (OK, REJECTED, *FAILURES))
     return LevelSummary(
         level=level,
         jobs=len(records),
-        placed_ok=modes["ok"],
-        placed_failed={mode: modes[mode] for mode in FAILURES},
+        placed_ok=modes[OK],
+        placed_failed={mode: modes[mode] for mode in (*FAILURES, *extra)},
         rejected=len(rejected),
         rejected_runnable=sum(1 for r in rejected if r.runnable_on),
         accuracy=round(correct / len(records), 4) if records else 0.0,

@@ -1,0 +1,68 @@
+"""Observed outcomes: a real run's exit code and output, classified into the outcome model's modes.
+
+Each mode is recognised only by evidence that names it, and the line that did is
+kept; a failure with no such evidence is ``failed-other``, never forced into a
+known mode. Sources of the messages: Linux's ``ENOEXEC``/``ENOSPC`` texts, bash's
+127 for a missing command, the Go toolchain's version check, the NVIDIA/CUDA
+runtimes, and Flux's job exceptions (measured on flux-core 0.88 with Fluxion 0.54).
+Exit 137 alone is any SIGKILL, so an out-of-memory kill needs its own evidence
+(the cgroup's ``memory.events`` ``oom_kill`` count, which executors pass as
+``oom_killed``, or a message).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+OTHER = "failed-other"
+
+# (mode, pattern): the first mode whose pattern matches a line of output wins.
+_PATTERNS = (
+    ("unsatisfiable", r"unsatisfiable|node count must not be greater than task count|alloc denied"),
+    ("exec-format-error", r"exec format error"),
+    ("compile-error", r"go\.mod requires go\b|requires go >= ?\d|module requires go \d|invalid go version"
+                      r"|go: cannot find GOROOT|toolchain not available"),
+    ("no-gpu", r"no cuda-capable device|cuda driver version is insufficient|nvidia-smi has failed"
+               r"|cudaErrorNoDevice|no gpus? (found|detected|available)|could not find any nvidia gpu"),
+    ("missing-software", r"command not found|error while loading shared libraries|start failed: .*no such file"
+                         r"|executable file not found|: not found$|^[^ ]+: no such file or directory$"),
+    ("oom-killed", r"out of memory|oomkilled|oom-kill|cannot allocate memory|std::bad_alloc|memoryerror"),
+    ("disk-full", r"no space left on device|disk quota exceeded"),
+)
+_EVIDENCE = tuple((mode, re.compile(pattern, re.IGNORECASE)) for mode, pattern in _PATTERNS)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A classified run: ``outcome`` (``ok``, a failure mode of the model, or ``failed-other``) and its ``evidence``."""
+
+    outcome: str
+    evidence: str
+
+
+def classify(exit_code: int | None, output: str, oom_killed: bool = False) -> Observation:
+    """Classify one run from its exit code, its output (stdout and stderr) and the cgroup's OOM record.
+
+    ``exit_code`` None means the job never started; 0 with no failure evidence is
+    ``ok``. Exit 127 is a missing command (bash). Raises nothing.
+    """
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    if oom_killed:
+        return Observation("oom-killed", "the cgroup's memory.events counted an oom_kill during the job")
+    if exit_code == 0:
+        return Observation("ok", "exit 0")
+    for mode, pattern in _EVIDENCE:
+        for line in lines:
+            if pattern.search(line):
+                return Observation(mode, _cut(line))
+    if exit_code == 127:
+        return Observation("missing-software", "exit 127: command not found")
+    if exit_code == 137:
+        return Observation(OTHER, "exit 137 (SIGKILL) with no out-of-memory record")
+    tail = _cut(lines[-1]) if lines else "no output"
+    return Observation(OTHER, f"exit {exit_code}: {tail}")
+
+
+def _cut(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

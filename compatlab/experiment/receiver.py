@@ -1,0 +1,104 @@
+"""The receiver: ask the scheduler for a cluster's jobs, keep them, accept them, run them, record them.
+
+rainbow hands a job over for good once it is accepted (``AcceptJobs`` deletes
+it), so every job is written to the cluster's receive journal before it is
+accepted, and run only after. Killed at any instant, a receiver started again
+finds each job either still queued (received again, recognised by its id) or in
+its journal (run now if it has no record yet): none is lost, none runs twice. A
+second job under a name already received (a submission repeated after a lost
+answer) is accepted, not run, and counted as a duplicate.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from compatlab.scheduler.interface import Scheduler
+
+from .executors import Executor
+from .records import JobName, ResultRecord, parse_name, record_path, write_record
+from .state import RunState
+
+
+@dataclass(frozen=True)
+class Received:
+    """One round's counts: jobs ``received`` (new), ``duplicates`` accepted but not run, records ``written``."""
+
+    received: int
+    duplicates: int
+    written: int
+
+
+def receive_round(scheduler: Scheduler, state: RunState, cluster: str, secret: str, results: Path,
+                  executor: Executor, max_jobs: int = 0,
+                  on_record: Callable[[ResultRecord], None] | None = None) -> Received:
+    """Receive once on ``cluster``, then run every kept job that has no record in ``results``.
+
+    Raises ``SchedulerError`` from the scheduler and ``OSError`` from the disk;
+    whatever was journalled before stays journalled.
+    """
+    journal = state.received(cluster)
+    try:
+        kept = {e["job_id"]: e for e in journal.events if e["event"] == "received"}
+        names = {e["name"] for e in kept.values()}
+        new = duplicates = 0
+        jobs = scheduler.receive(cluster, secret, max_jobs)
+        for job in jobs:
+            if job.job_id in kept:
+                continue  # kept before a crash, not yet accepted
+            if job.name in names:
+                journal.append({"event": "duplicate", "job_id": job.job_id, "name": job.name, "cluster": cluster})
+                duplicates += 1
+                continue
+            event = {"event": "received", "job_id": job.job_id, "name": job.name, "cluster": cluster,
+                     "jobspec": job.jobspec}
+            journal.append(event)
+            kept[job.job_id] = event
+            names.add(job.name)
+            new += 1
+        if jobs:
+            ids = [job.job_id for job in jobs]
+            scheduler.accept(cluster, secret, ids)
+            journal.append({"event": "accepted", "job_ids": ids, "cluster": cluster})
+        written = 0
+        for job_id, event in sorted(kept.items()):
+            if record_path(results, event["name"]).exists():
+                continue
+            record = run_job(executor, cluster, job_id, event["name"], event["jobspec"])
+            write_record(results, record)
+            written += 1
+            if on_record:
+                on_record(record)
+        return Received(new, duplicates, written)
+    finally:
+        journal.close()
+
+
+def run_job(executor: Executor, cluster: str, job_id: int, name: str, jobspec: str) -> ResultRecord:
+    """Run one job with ``executor`` and make its record. A name compatlab did not give is run all the same."""
+    parsed = parse_name(name)
+    if parsed is None:
+        parsed = JobName("00000000", "unknown", "unknown", 0)
+    done = executor.execute(cluster, parsed, jobspec)
+    return ResultRecord(name=name, run=parsed.run, level=parsed.level, workload=parsed.workload, trial=parsed.trial,
+                        cluster=cluster, rainbow_job_id=job_id, jobspec=jobspec, **asdict(done))
+
+
+def receive_loop(scheduler: Scheduler, state: RunState, cluster: str, secret: str, results: Path,
+                 executor: Executor, interval_s: float = 5.0, rounds: int | None = None,
+                 on_record: Callable[[ResultRecord], None] | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> Received:
+    """Receive every ``interval_s`` seconds until stopped (Ctrl-C) or after ``rounds`` rounds; totals."""
+    total = Received(0, 0, 0)
+    done = 0
+    while rounds is None or done < rounds:
+        got = receive_round(scheduler, state, cluster, secret, results, executor, on_record=on_record)
+        total = Received(total.received + got.received, total.duplicates + got.duplicates,
+                         total.written + got.written)
+        done += 1
+        if rounds is None or done < rounds:
+            sleep(interval_s)
+    return total

@@ -1,0 +1,175 @@
+"""The experiment through a scheduler: register every MiniCluster, submit every level, receive, record.
+
+One loop for every scheduler behind ``scheduler.interface.Scheduler``: the
+embedded matcher, a rainbow server on this machine, the rainbow behind the lab's
+Ingress. Each step is journalled (``state``) before the next begins, so a run
+killed at any point and started again with the same state ends with every
+planned submission recorded exactly once: a submission whose answer was lost
+(``sending`` in the journal) is recognised when a receiver gets it by its name,
+and only submitted again if no cluster did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from compatlab.errors import LabError
+from compatlab.lab.model import Lab
+from compatlab.scheduler.embedded import selection_key
+from compatlab.scheduler.interface import Scheduler, SchedulerError
+
+from .records import JobName
+from .state import ClusterState, RunState
+
+SUFFIX = "-subsystem.json"
+Tick = Callable[[str], None]  # told what was just done (for a progress bar)
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One planned submission: its name and the generated jobspec it submits (``jobspecs/<level>/<workload>.yaml``)."""
+
+    name: JobName
+    jobspec: str
+
+    @property
+    def key(self) -> str:
+        """``<level>.<workload>.<trial>``: the submission within any run of the same plan."""
+        return f"{self.name.level}.{self.name.workload}.{self.name.trial}"
+
+
+def plan(lab: Lab, run: str, repeats: int) -> list[Planned]:
+    """Every level's every workload ``repeats`` times, in the simulation's order (level, workload, trial)."""
+    return [Planned(JobName(run, level.name, workload.name, trial), f"jobspecs/{level.name}/{workload.name}.yaml")
+            for level in lab.levels for workload in lab.workloads for trial in range(repeats)]
+
+
+@dataclass(frozen=True)
+class Registered:
+    """What ``register`` did: clusters newly ``registered``, ``reused`` (REGISTER_EXISTS), subsystems sent."""
+
+    registered: tuple[str, ...]
+    reused: tuple[str, ...]
+    subsystems: int
+
+
+def register(scheduler: Scheduler, lab: Lab, files: dict[str, bytes], state: RunState,
+             tick: Tick = _quiet) -> Registered:
+    """Register every MiniCluster's ``nodes.json`` and each of its subsystem files, exactly as generated.
+
+    Credentials are saved the moment they arrive. A cluster the scheduler already
+    knows (REGISTER_EXISTS) reuses the state's credentials; one the state has no
+    credentials for is a ``LabError`` naming it (rainbow never gives them again).
+    A scheduler that forgot a cluster (a restarted rainbow) registers it anew.
+    """
+    registered, reused, sent = [], [], 0
+    for mc in lab.miniclusters:
+        prefix = f"clusters/{mc.name}/"
+        answer = scheduler.register(mc.name, files[f"{prefix}nodes.json"])
+        if answer.existed and mc.name not in state.clusters and answer.credentials:
+            state.clusters[mc.name] = ClusterState(answer.credentials.token, answer.credentials.secret)
+            state.save()
+            reused.append(mc.name)
+        elif answer.existed:
+            if mc.name not in state.clusters:
+                raise LabError(state.path, f"clusters.{mc.name}",
+                               f"cluster {mc.name} is already registered with {scheduler.endpoint}, but its token "
+                               "and secret are not in this state (rainbow answers them once: another --state, or a "
+                               "registration killed before its answer was saved); allowed: the --state directory "
+                               "of its first registration, or a rainbow restarted with --cleanup")
+            reused.append(mc.name)
+        else:
+            assert answer.credentials is not None
+            state.clusters[mc.name] = ClusterState(answer.credentials.token, answer.credentials.secret)
+            state.save()
+            registered.append(mc.name)
+        held = state.clusters[mc.name]
+        for rel in sorted(r for r in files if r.startswith(prefix) and r.endswith(SUFFIX)):
+            subsystem = rel[len(prefix):-len(SUFFIX)]
+            if subsystem in held.subsystems:
+                continue
+            try:
+                scheduler.register_subsystem(mc.name, subsystem, files[rel], held.secret)
+            except SchedulerError as err:
+                # Registered before a crash lost the answer: the same generated file, so it is done.
+                if f"subsystem {subsystem} already exists" not in str(err):
+                    raise
+            held.subsystems.append(subsystem)
+            state.save()
+            sent += 1
+        tick(mc.name)
+    return Registered(tuple(registered), tuple(reused), sent)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What ``submit`` did: ``placed`` and ``rejected`` now, ``skipped`` (done before), ``planned`` in all."""
+
+    planned: int
+    placed: int
+    rejected: int
+    skipped: int
+
+
+def submitted_names(state: RunState) -> set[str]:
+    """Names already submitted: placed or rejected in the journal, or received by a cluster."""
+    journal = state.submissions()
+    try:
+        done = {e["name"] for e in journal.events if e["event"] in ("placed", "rejected")}
+    finally:
+        journal.close()
+    return done | set(state.received_names())
+
+
+def submit(scheduler: Scheduler, files: dict[str, bytes], state: RunState, planned: list[Planned],
+           global_token: str | None = None, tick: Tick = _quiet) -> Submitted:
+    """Submit each planned job not yet submitted: ``Satisfy``, then ``SubmitJob`` to the matching clusters.
+
+    A jobspec no cluster satisfies is journalled ``rejected`` and never reaches
+    ``SubmitJob``, as rainbow's client does. Tokens come from the state, else the
+    scheduler's global token. Raises ``SchedulerError``; everything journalled stays.
+    """
+    done = submitted_names(state)
+    journal = state.submissions()
+    placed = rejected = skipped = 0
+    try:
+        for job in planned:
+            name = str(job.name)
+            if name in done:
+                skipped += 1
+                tick(name)
+                continue
+            doc: dict[str, Any] = yaml.safe_load(files[job.jobspec])
+            matches = scheduler.satisfy(doc)
+            if not matches:
+                journal.append({"event": "rejected", "name": name, "matches": []})
+                rejected += 1
+                tick(name)
+                continue
+            tokens = {c: _token(state, c, global_token) for c in matches}
+            tokens = {c: t for c, t in tokens.items() if t}
+            if not tokens:
+                raise SchedulerError(f"{scheduler.endpoint} matched {name} to {', '.join(matches)}, but this state "
+                                     "holds no token for them and no global token was given")
+            journal.append({"event": "sending", "name": name})
+            answer = scheduler.submit(name, doc, tokens, selection_key(state.seed, job.key))
+            journal.append({"event": "placed", "name": name, "matches": list(matches), "cluster": answer.cluster,
+                            "job_id": answer.job_id})
+            placed += 1
+            tick(name)
+    finally:
+        journal.close()
+    return Submitted(len(planned), placed, rejected, skipped)
+
+
+def _token(state: RunState, cluster: str, global_token: str | None) -> str | None:
+    held = state.clusters.get(cluster)
+    return held.token if held else global_token

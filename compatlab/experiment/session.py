@@ -1,0 +1,278 @@
+"""The run loop's commands as functions: connect, register, submit, receive, run, report.
+
+The CLI parses arguments and draws progress; everything else is here, so the
+same calls serve a laptop (the embedded scheduler), a rainbow server started
+locally, and the rainbow behind the lab's Ingress.
+
+``run --out DIR`` lays a run out as ``DIR/state`` (credentials and journals),
+``DIR/results`` (one record per job) and ``DIR/report`` (rebuilt whole at the end).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compatlab.errors import LabError
+from compatlab.files import MARKER, replace_tree, umask, write_file
+from compatlab.formats.generate import generate
+from compatlab.lab.model import Lab
+from compatlab.lab.stack import load_lab
+from compatlab.scheduler.embedded import EmbeddedScheduler
+from compatlab.scheduler.interface import Scheduler
+from compatlab.scheduler.rainbow import Endpoint, RainbowScheduler, Retry
+
+from .executors import Executor, LocalExecutor, SimulatedExecutor
+from .receiver import Received, receive_loop, receive_round
+from .records import ResultRecord, read_records
+from .report import run_report_files
+from .results import confusion, join, level_rows
+from .runner import Registered, Submitted, plan, register, submit
+from .state import RunState, load_state, open_state
+
+EMBEDDED_STORE = "embedded.jsonl"
+MAX_REPEATS = 1000  # submissions of one jobspec per level; more says nothing a larger seed set would not
+Tick = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which scheduler: rainbow at ``rainbow`` (``HOST:PORT``, TLS with ``tls_ca``), or the embedded one."""
+
+    rainbow: str | None = None
+    tls_ca: Path | None = None
+    tls_name: str | None = None
+
+    @property
+    def name(self) -> str:
+        """``embedded``, or rainbow's ``HOST:PORT`` (the state is bound to it)."""
+        return self.rainbow or "embedded"
+
+
+def read_secret(env: str, file: Path | None, what: str) -> str | None:
+    """A credential from ``file`` (first line, stripped) or else the environment variable ``env``; None if neither.
+
+    Never from a command-line value, which any user could read in ``ps``. Raises
+    ``LabError`` naming the file when it cannot be read or is empty.
+    """
+    if file is not None:
+        try:
+            value = file.read_text().strip()
+        except (OSError, UnicodeDecodeError) as err:
+            raise LabError(file, "", f"cannot read the {what}: {getattr(err, 'strerror', None) or err}") from None
+        if not value:
+            raise LabError(file, "", f"is empty; allowed: a file holding the {what}")
+        return value
+    return os.environ.get(env) or None
+
+
+def connect(target: Target, state_dir: Path, secret: str | None, timeout_s: float = 30.0,
+            retry: Retry | None = None) -> Scheduler:
+    """The scheduler to talk to: embedded (its store in ``state_dir``) or rainbow over gRPC."""
+    if target.rainbow is None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        return EmbeddedScheduler(state_dir / EMBEDDED_STORE)
+    if ":" not in target.rainbow:
+        raise LabError("--rainbow", "", f"{target.rainbow!r} is not HOST:PORT; allowed: e.g. 127.0.0.1:50051, "
+                       "or the stack output rainbowEndpoint")
+    endpoint = Endpoint(target.rainbow, target.tls_ca, target.tls_name)
+    return RainbowScheduler(endpoint, secret, timeout_s, retry or Retry())
+
+
+def do_register(scheduler: Scheduler, lab: Lab, state_dir: Path, tick: Tick) -> tuple[RunState, Registered]:
+    """Register every MiniCluster and its subsystems; credentials go to ``state_dir/state.json`` (0600)."""
+    state = open_state(state_dir, scheduler.endpoint, lab.stack, lab.source)
+    return state, register(scheduler, lab, generate(lab), state, tick)
+
+
+def bound_state(state_dir: Path, scheduler: Scheduler) -> RunState:
+    """The state of an earlier ``register`` in ``state_dir``, checked to belong to ``scheduler``."""
+    state = load_state(state_dir)
+    if state is None:
+        raise LabError(state_dir, "state.json", "is missing; run compatlab register with this --state first")
+    if state.scheduler != scheduler.endpoint:
+        raise LabError(state.path, "scheduler", f"this state belongs to {state.scheduler!r}, not "
+                       f"{scheduler.endpoint!r}; allowed: the --state directory used to register with it")
+    return state
+
+
+def do_submit(scheduler: Scheduler, state: RunState, levels: list[str] | None, repeats: int, seed: int,
+              global_token: str | None, tick: Tick) -> Submitted:
+    """Submit every planned job of ``levels`` (None: all), ``repeats`` times each; resumes where it stopped."""
+    lab = load_lab(state.stack_file)
+    _check_repeats(repeats)
+    known = [lv.name for lv in lab.levels]
+    for name in levels or ():
+        if name not in known:
+            raise LabError("--level", "", f"{name!r} is not a level of stack {lab.stack}; allowed: {', '.join(known)}")
+    if (state.seed, state.repeats) != (seed, repeats) and _journalled(state):
+        raise LabError(state.path, "seed/repeats", f"this run was submitted with --seed {state.seed} --repeats "
+                       f"{state.repeats}; allowed: the same, or a new --state for a new run")
+    state.seed, state.repeats = seed, repeats
+    state.save()
+    planned = [p for p in plan(lab, state.run, repeats) if levels is None or p.name.level in levels]
+    return submit(scheduler, generate(lab), state, planned, global_token, tick)
+
+
+def _journalled(state: RunState) -> bool:
+    return (state.directory / "submissions.jsonl").exists()
+
+
+def _check_repeats(repeats: int) -> None:
+    if not 1 <= repeats <= MAX_REPEATS:
+        raise LabError("--repeats", "", f"{repeats} is not allowed; allowed: 1 to {MAX_REPEATS}")
+
+
+def executor_for(kind: str, state: RunState | None, stack: str | None, timeout_s: float) -> Executor:
+    """The executor called ``kind``: ``simulated`` (needs the lab: ``stack`` or the state's), or ``local``."""
+    if kind == "simulated":
+        source = stack or (state.stack_file if state else None)
+        if source is None:
+            raise LabError("--executor", "", "simulated needs the lab: pass --stack, or a --state that register wrote")
+        return SimulatedExecutor(load_lab(source))
+    if kind == "local":
+        return LocalExecutor(timeout_s)
+    raise LabError("--executor", "", f"{kind!r} is not available here; allowed: simulated, local")
+
+
+def do_receive(scheduler: Scheduler, state: RunState, cluster: str, secret: str | None, results: Path,
+               executor: Executor, rounds: int | None = 1, interval_s: float = 5.0,
+               on_record: Callable[[ResultRecord], None] | None = None) -> Received:
+    """Receive on ``cluster`` ``rounds`` times (None: until Ctrl-C), ``interval_s`` seconds apart, running what arrives.
+
+    The cluster's secret: ``secret`` if given (``$COMPATLAB_CLUSTER_SECRET`` in a
+    pod), else the state's. Raises ``LabError`` when there is neither.
+    """
+    held = state.credentials(cluster)
+    secret = secret or (held.secret if held else None)
+    if not secret:
+        raise LabError(state.path, f"clusters.{cluster}", f"no secret for cluster {cluster}; allowed: a cluster "
+                       f"this state registered ({', '.join(sorted(state.clusters)) or 'none yet'}), or "
+                       "COMPATLAB_CLUSTER_SECRET")
+    return receive_loop(scheduler, state, cluster, secret, results, executor, interval_s, rounds, on_record)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What ``run`` did, in numbers: the shape of ``run --json`` (without the level rows)."""
+
+    planned: int
+    submitted: int
+    results: int
+    duplicates: int
+    out: str
+
+
+def prepare_out(out: Path, resume: bool, force: bool) -> None:
+    """Make ``out`` ready for a run: new, resumed (``resume``) or started again (``force``).
+
+    Refuses, with a ``LabError``, a directory that holds an earlier run unless
+    ``resume`` or ``force`` says what to do with it, and anything compatlab did not
+    write. ``force`` removes only a run compatlab wrote.
+    """
+    if out.exists() and not out.is_dir():
+        raise LabError(out, "", "is a file, not a directory; allowed: a directory for the run")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for left in [*out.parent.glob(f".{out.name}.old-*"), *out.parent.glob(f".{out.name}.new-*")]:
+        shutil.rmtree(left, ignore_errors=True)  # left by a kill in the middle of an earlier call
+    held = out.exists() and any(out.iterdir())
+    ours = (out / MARKER).is_file()
+    if held and not ours:
+        raise LabError(out, "", "is not empty and was not written by compatlab; allowed: a new or empty directory")
+    if held and resume:
+        return
+    if held and not force:
+        raise LabError(out, "", "holds an earlier run; allowed: --resume to finish it, --force to start again")
+    # The new run directory appears whole, marker included, and an old one leaves in one rename:
+    # a kill at any instant leaves the old run, or a new empty one, never a directory without its marker.
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
+    try:
+        os.chmod(staging, 0o777 & ~umask())
+        write_file(staging / MARKER, b"compatlab run\n")
+        if held:
+            trash = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+            os.replace(out, trash / "run")
+            os.replace(staging, out)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(staging, out)  # onto a missing or empty directory
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def do_run(scheduler: Scheduler, lab: Lab, out: Path, repeats: int, seed: int, global_token: str | None,
+           executor: Executor, tick: Callable[[str, str], None],
+           report: bool = True) -> tuple[RunSummary, list[dict[str, Any]]]:
+    """The whole loop on one machine: register, submit every level, receive on every cluster, report.
+
+    A resumed run first receives on every cluster, so a submission whose answer
+    was lost is found by its name before anything is submitted again. Without
+    ``report`` the level rows are computed but ``out/report`` is not drawn.
+    """
+    _check_repeats(repeats)
+    state_dir, results = out / "state", out / "results"
+    state = open_state(state_dir, scheduler.endpoint, lab.stack, lab.source)
+    files = generate(lab)
+    register(scheduler, lab, files, state, lambda n: tick("register", n))
+    _drain(scheduler, state, results, executor, tick)
+    if (state.seed, state.repeats) != (seed, repeats) and _journalled(state):
+        raise LabError(state.path, "seed/repeats", f"this run was started with --seed {state.seed} --repeats "
+                       f"{state.repeats}; allowed: the same with --resume, or --force to start again")
+    state.seed, state.repeats = seed, repeats
+    state.save()
+    planned = plan(lab, state.run, repeats)
+    done = submit(scheduler, files, state, planned, global_token, lambda n: tick("submit", n))
+    _drain(scheduler, state, results, executor, tick)
+    rows, _ = write_report(lab, state, results, out / "report" if report else None, files)
+    duplicates = _count(state, "duplicate")
+    summary = RunSummary(len(planned), done.placed + done.rejected + done.skipped,
+                         len(read_records(results)), duplicates, str(out))
+    return summary, rows
+
+
+def _drain(scheduler: Scheduler, state: RunState, results: Path, executor: Executor,
+           tick: Callable[[str, str], None]) -> None:
+    # Receive until every cluster's queue is empty (a round takes what is queued now).
+    results.mkdir(parents=True, exist_ok=True)
+    for cluster, held in sorted(state.clusters.items()):
+        while True:
+            got = receive_round(scheduler, state, cluster, held.secret, results, executor,
+                                on_record=lambda r: tick("receive", r.name))
+            if got.received == 0 and got.duplicates == 0:
+                break
+
+
+def _count(state: RunState, kind: str) -> int:
+    total = 0
+    for cluster in state.clusters:
+        journal = state.received(cluster)
+        total += sum(1 for e in journal.events if e["event"] == kind)
+        journal.close()
+    return total
+
+
+def write_report(lab: Lab, state: RunState, results: Path,
+                 out: Path | None, files: dict[str, bytes] | None = None,
+                 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
+    """Join the state, the model and the records; write ``out`` whole (None: nothing). Returns (rows, confusion)."""
+    files = files or generate(lab)
+    records = read_records(results) if results.exists() else []
+    planned = plan(lab, state.run, state.repeats)
+    joined = join(lab, files, state, planned, records)
+    rows = level_rows(lab, joined)
+    matrix = confusion(joined)
+    summary = {"stack": lab.stack, "scheduler": state.scheduler, "run": state.run, "seed": state.seed,
+               "repeats": state.repeats, "planned": len(planned),
+               "results": sum(1 for r in records if r.run == state.run), "levels": rows}
+    if out is None:
+        return rows, matrix
+    title = (f"stack {lab.stack} on {state.scheduler}: run {state.run}, seed {state.seed}, "
+             f"{state.repeats} submissions per job")
+    replace_tree(out, run_report_files(title, summary, joined, matrix), f"compatlab report ({state.run})")
+    return rows, matrix
