@@ -11,8 +11,10 @@ import pulumi
 from compatlab.cost import check_budget
 from compatlab.formats.generate import generate
 from compatlab.kube.labels import gcp_labels
+from compatlab.kube.minicluster import NAMESPACE as MINICLUSTERS
 from compatlab.kube.minicluster import namespace as minicluster_namespace
 from compatlab.kube.rainbow import in_cluster_host
+from compatlab.kube.receiver import configmap as receiver_configmap
 from compatlab.lab.paths import stack_file
 from compatlab.lab.stack import lab_config_keys, lab_from_config
 from components.cluster import LabCluster, LabClusterArgs
@@ -45,9 +47,13 @@ rainbow = Rainbow("rainbow", RainbowArgs(
     secret=config.get_secret("rainbowSecret"), token=config.get_secret("rainbowToken")))
 namespace = apply_object("miniclusters-ns", minicluster_namespace(lab),
                          pulumi.ResourceOptions(provider=cluster.provider))
+# compatlab itself, for `compatlab receive` inside every MiniCluster.
+receiver = apply_object("compatlab-receiver", receiver_configmap(lab, MINICLUSTERS),
+                        pulumi.ResourceOptions(provider=cluster.provider, depends_on=[namespace]))
 miniclusters = [
     FluxMiniCluster(f"mc-{mc.name}", MiniClusterArgs(
-        lab=lab, minicluster=mc, provider=cluster.provider, operator=operator, namespace=namespace))
+        lab=lab, minicluster=mc, provider=cluster.provider, operator=operator, namespace=namespace,
+        receiver=receiver))
     for mc in lab.miniclusters
 ]
 

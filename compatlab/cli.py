@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -151,24 +152,33 @@ def _progress(args: argparse.Namespace):
                     console=console, transient=True, disable=not console.is_terminal)
 
 
+def _kube(args: argparse.Namespace):
+    from compatlab.kube.access import KubeAccess
+
+    return KubeAccess.connect(args.kubeconfig)
+
+
 def _register(args: argparse.Namespace) -> int:
     from compatlab.experiment.session import connect, do_register
 
     lab = load_lab(args.stack)
+    kube = _kube(args) if args.kubeconfig or args.write_secrets else None
     scheduler = connect(_target(args), Path(args.state), _secret(args))
     try:
         with _progress(args) as progress:
             task = progress.add_task("register", total=len(lab.miniclusters))
-            state, done = do_register(scheduler, lab, Path(args.state), lambda _: progress.advance(task))
+            state, done = do_register(scheduler, lab, Path(args.state), lambda _: progress.advance(task), kube,
+                                      args.trust_metadata)
     finally:
         scheduler.close()
     result = {"scheduler": state.scheduler, "state": str(state.path), "registered": list(done.registered),
-              "reused": list(done.reused), "subsystems": done.subsystems}
+              "reused": list(done.reused), "subsystems": done.subsystems, "secrets_written": kube is not None}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print(f"{state.scheduler}: {len(done.registered)} clusters registered, {len(done.reused)} already were, "
-              f"{done.subsystems} subsystems sent; credentials in {state.path} (0600)")
+              f"{done.subsystems} subsystems sent; credentials in {state.path} (0600)"
+              + (" and in each minicluster's Secret" if kube is not None else ""))
     return 0
 
 
@@ -196,15 +206,16 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _receive(args: argparse.Namespace) -> int:
-    from compatlab.experiment.session import bound_state, connect, do_receive, executor_for, read_secret
+    from compatlab.experiment.session import connect, do_receive, executor_for, read_secret
+    from compatlab.experiment.state import load_state
 
+    secret = read_secret("COMPATLAB_CLUSTER_SECRET", Path(args.cluster_secret_file) if args.cluster_secret_file
+                         else None, "cluster secret")
+    executor = executor_for(args.executor, load_state(Path(args.state)), args.stack, args.timeout)
     scheduler = connect(_target(args), Path(args.state), None)
     try:
-        state = bound_state(Path(args.state), scheduler)
-        secret = read_secret("COMPATLAB_CLUSTER_SECRET", None, "cluster secret")
-        executor = executor_for(args.executor, state, args.stack, args.timeout)
         console = Console(stderr=True)
-        total = do_receive(scheduler, state, args.cluster, secret, Path(args.results), executor,
+        total = do_receive(scheduler, Path(args.state), args.cluster, secret, Path(args.results), executor,
                            None if args.loop else 1, args.interval,
                            on_record=lambda r: console.print(f"{escape(r.name)}: {escape(r.outcome)}"))
     finally:
@@ -245,6 +256,55 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from compatlab.experiment.verify import save_verdicts, verify
+
+    lab = load_lab(args.stack)
+    kube = _kube(args)
+    verdicts = []
+    with _progress(args) as progress:
+        task = progress.add_task("verify", total=len(lab.miniclusters))
+        for mc in lab.miniclusters:
+            verdicts.append(verify(kube, mc))
+            progress.advance(task)
+    saved = save_verdicts(Path(args.state), verdicts)
+    if args.json:
+        print(json.dumps([{"cluster": v.cluster, "pod": v.pod, "agrees": v.agrees,
+                           "differences": [asdict(d) for d in v.differences]} for v in verdicts], indent=2))
+    else:
+        table = Table(title=escape(f"stack {lab.stack}: metadata against the pods ({saved})"))
+        for name in ("minicluster", "pod", "field", "registered", "observed"):
+            table.add_column(name)
+        for v in verdicts:
+            for d in v.differences or ():
+                table.add_row(*(escape(x) for x in (v.cluster, v.pod, d.field, d.claimed, d.observed)))
+            if v.agrees:
+                table.add_row(escape(v.cluster), escape(v.pod), "-", "all fields agree", "")
+        _console().print(table)
+    return 0 if all(v.agrees for v in verdicts) else 1
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from compatlab.experiment.collect import collect
+
+    lab = load_lab(args.stack)
+    kube = _kube(args)
+    with _progress(args) as progress:
+        task = progress.add_task("collect", total=len(lab.miniclusters))
+        done = collect(kube, lab, Path(args.results), args.force, lambda _: progress.advance(task))
+    result = {"copied": len(done.copied), "same": len(done.same), "conflicts": done.conflicts, "bad": done.bad,
+              "unreachable": done.unreachable, "out": args.results}
+    print(json.dumps(result, indent=2) if args.json else
+          f"{lab.stack}: {len(done.copied)} records copied to {args.results}, {len(done.same)} already there"
+          + "".join(f"\n  {escape(m)}: not collected: {escape(why)}" for m, why in sorted(done.unreachable.items()))
+          + "".join(f"\n  refused {escape(b)}" for b in done.bad))
+    if done.conflicts:
+        raise LabError(args.results, "", f"{len(done.conflicts)} local records differ from the lab's and were kept "
+                       f"({', '.join(done.conflicts[:3])}{'...' if len(done.conflicts) > 3 else ''}); allowed: "
+                       "--force to overwrite them")
+    return 1 if done.bad or done.unreachable else 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from compatlab.experiment.report import confusion_table, level_table
     from compatlab.experiment.session import write_report
@@ -270,14 +330,20 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _scheduler_options(cmd: argparse.ArgumentParser, *, state: bool = True, secret: bool = False,
-                       token: bool = False) -> None:
-    where = cmd.add_mutually_exclusive_group(required=True)
-    where.add_argument("--rainbow", metavar="HOST:PORT", help="rainbow's address (stack output rainbowEndpoint)")
+                       token: bool = False, env: bool = False) -> None:
+    # In a MiniCluster (env=True) the lab sets RAINBOW_HOST and COMPATLAB_STATE, so receive needs no flags.
+    host, state_dir = (os.environ.get("RAINBOW_HOST"), os.environ.get("COMPATLAB_STATE")) if env else (None, None)
+    where = cmd.add_mutually_exclusive_group(required=not host)
+    where.add_argument("--rainbow", metavar="HOST:PORT", default=host,
+                       help="rainbow's address (stack output rainbowEndpoint" + ("; default $RAINBOW_HOST)" if env
+                                                                                 else ")"))
     where.add_argument("--embedded", action="store_true", help="the embedded scheduler, state kept in --state")
     cmd.add_argument("--tls-ca", metavar="FILE", help="TLS with this CA (the stack output rainbowCaCertificate)")
     cmd.add_argument("--tls-name", metavar="NAME", help="the name the certificate is for (default rainbow)")
     if state:
-        cmd.add_argument("--state", required=True, metavar="DIR", help="run state: credentials (0600) and journals")
+        cmd.add_argument("--state", required=not state_dir, default=state_dir, metavar="DIR",
+                         help="run state: credentials (0600) and journals" + ("; default $COMPATLAB_STATE" if env
+                                                                                else ""))
     if secret:
         cmd.add_argument("--secret-file", metavar="FILE",
                          help="the scheduler secret (else $COMPATLAB_RAINBOW_SECRET); never a plain flag")
@@ -329,6 +395,12 @@ def parser() -> argparse.ArgumentParser:
     reg = _command(sub, "register", "register every minicluster and its subsystems with a scheduler", _register,
                    json_help="print what was registered as JSON")
     _scheduler_options(reg, secret=True)
+    reg.add_argument("--kubeconfig", metavar="FILE",
+                     help="also write each cluster's token and secret into its Secret in the lab (this kubeconfig)")
+    reg.add_argument("--write-secrets", action="store_true",
+                     help="the same with $KUBECONFIG or ~/.kube/config")
+    reg.add_argument("--trust-metadata", action="store_true",
+                     help="register clusters whose last verify disagreed with their metadata")
     subm = _command(sub, "submit", "submit the jobspecs of some or all levels", _submit, stack=False,
                     json_help="print the counts as JSON")
     _scheduler_options(subm, token=True)
@@ -339,9 +411,14 @@ def parser() -> argparse.ArgumentParser:
     _trials(subm)
     rec = _command(sub, "receive", "receive a cluster's jobs, run them, write a record per job", _receive,
                    stack=False, json_help="print the counts as JSON")
-    _scheduler_options(rec)
-    rec.add_argument("--cluster", required=True, help="the minicluster to receive for ($CLUSTER_NAME in a pod)")
-    rec.add_argument("--results", required=True, metavar="DIR", help="where the result records go")
+    _scheduler_options(rec, env=True)
+    cluster, results = os.environ.get("CLUSTER_NAME"), os.environ.get("COMPATLAB_RESULTS")
+    rec.add_argument("--cluster", required=not cluster, default=cluster,
+                     help="the minicluster to receive for (default $CLUSTER_NAME, set in every MiniCluster)")
+    rec.add_argument("--results", required=not results, default=results, metavar="DIR",
+                     help="where the result records go (default $COMPATLAB_RESULTS)")
+    rec.add_argument("--cluster-secret-file", metavar="FILE", default=os.environ.get("COMPATLAB_CLUSTER_SECRET_FILE"),
+                     help="the cluster's rainbow secret (default $COMPATLAB_CLUSTER_SECRET_FILE; else the state's)")
     rec.add_argument("--stack", help="the lab, for the simulated executor (default: the state's)")
     _executor(rec)
     once = rec.add_mutually_exclusive_group()
@@ -352,9 +429,18 @@ def parser() -> argparse.ArgumentParser:
                    out="required", json_help="print the summary and per-level rows as JSON")
     _scheduler_options(run, state=False, secret=True, token=True)
     _trials(run)
-    _executor(run)
+    _executor(run, flux=False)
     run.add_argument("--resume", action="store_true", help="finish the run already in --out")
     run.add_argument("--force", action="store_true", help="remove the run already in --out and start again")
+    ver = _command(sub, "verify", "probe a pod of every minicluster and compare with its metadata (exit 1 if any "
+                   "differs)", _verify, json_help="print the verdicts as JSON")
+    ver.add_argument("--kubeconfig", metavar="FILE", help="the lab's kubeconfig (default $KUBECONFIG)")
+    ver.add_argument("--state", required=True, metavar="DIR", help="where probe.json is kept (register reads it)")
+    col = _command(sub, "collect", "copy the result records out of every minicluster's lead broker", _collect,
+                   json_help="print the counts as JSON")
+    col.add_argument("--kubeconfig", metavar="FILE", help="the lab's kubeconfig (default $KUBECONFIG)")
+    col.add_argument("--results", required=True, metavar="DIR", help="the local results directory")
+    col.add_argument("--force", action="store_true", help="overwrite local records that differ")
     rep = _command(sub, "report", "join submissions, predictions and results into tables and plots", _report,
                    stack=False, out="required", json_help="print the per-level rows and confusion matrix as JSON")
     rep.add_argument("--results", required=True, metavar="DIR", help="the result records")
@@ -368,9 +454,10 @@ def _trials(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--seed", type=int, default=0, help="seed of the embedded scheduler's random pick (default 0)")
 
 
-def _executor(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--executor", choices=("simulated", "local"), default="simulated",
-                     help="simulated: the outcome model's answer; local: run the task's command here")
+def _executor(cmd: argparse.ArgumentParser, flux: bool = True) -> None:
+    cmd.add_argument("--executor", choices=("simulated", "local", "flux")[: 3 if flux else 2], default="simulated",
+                     help="simulated: the outcome model's answer; local: run the task's command here"
+                          + ("; flux: run it on this MiniCluster's Flux (in a Flux shell)" if flux else ""))
     cmd.add_argument("--timeout", type=float, default=600.0, help="seconds a local job may run (default 600)")
 
 

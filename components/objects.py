@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -9,10 +11,15 @@ import pulumi_kubernetes as k8s
 _TYPED = {
     ("v1", "Namespace"): k8s.core.v1.Namespace,
     ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
+    ("v1", "Secret"): k8s.core.v1.Secret,
     ("v1", "Service"): k8s.core.v1.Service,
     ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
     ("networking.k8s.io/v1", "Ingress"): k8s.networking.v1.Ingress,
 }
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
 
 
 def apply_object(name: str, obj: dict, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
@@ -26,6 +33,7 @@ def apply_object(name: str, obj: dict, opts: pulumi.ResourceOptions) -> pulumi.C
     cls = _TYPED.get((obj["apiVersion"], obj["kind"]))
     fields = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
     if cls is not None:
-        return cls(name, **fields, opts=opts)
+        # Typed resources take Python names for their top-level fields (binaryData -> binary_data).
+        return cls(name, **{_snake(k): v for k, v in fields.items()}, opts=opts)
     return k8s.apiextensions.CustomResource(
         name, api_version=obj["apiVersion"], kind=obj["kind"], **fields, opts=opts)

@@ -28,6 +28,7 @@ class Options:
     parent: str | None
     depends_on: list[str]
     provider: str | None
+    ignore_changes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -80,6 +81,7 @@ def run_program(stack: str, config: dict[str, str] | None = None, mocks: Recordi
             parent=getattr(opts.parent, "_name", None),
             depends_on=[getattr(d, "_name", repr(d)) for d in deps],
             provider=getattr(opts.provider, "_name", None),
+            ignore_changes=list(opts.ignore_changes or []),
         )
         return None
 

@@ -29,7 +29,11 @@ from .records import JobName, tail, utc_now
 
 @dataclass(frozen=True)
 class Execution:
-    """What running a job gave: times (UTC ISO 8601), exit code (None: nothing ran), outcome, evidence, output."""
+    """What running a job gave: times (UTC ISO 8601), exit code (None: nothing ran), outcome, evidence, output.
+
+    ``state`` is the executor's own word for how the job ended (Flux's
+    ``INACTIVE/COMPLETED``, ``INACTIVE/FAILED``...), None where there is none.
+    """
 
     executor: str
     executor_job_id: str | None
@@ -39,6 +43,7 @@ class Execution:
     outcome: str
     evidence: str
     output_tail: tuple[str, ...]
+    state: str | None = None
 
 
 class Executor(Protocol):

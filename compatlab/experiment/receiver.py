@@ -20,7 +20,7 @@ from compatlab.scheduler.interface import Scheduler
 
 from .executors import Executor
 from .records import JobName, ResultRecord, parse_name, record_path, write_record
-from .state import RunState
+from .state import received_journal
 
 
 @dataclass(frozen=True)
@@ -32,15 +32,18 @@ class Received:
     written: int
 
 
-def receive_round(scheduler: Scheduler, state: RunState, cluster: str, secret: str, results: Path,
+def receive_round(scheduler: Scheduler, journal_dir: Path, cluster: str, secret: str, results: Path,
                   executor: Executor, max_jobs: int = 0,
                   on_record: Callable[[ResultRecord], None] | None = None) -> Received:
     """Receive once on ``cluster``, then run every kept job that has no record in ``results``.
 
+    ``journal_dir`` holds the cluster's receive journal (a run's state directory,
+    or any directory in a MiniCluster's lead broker).
+
     Raises ``SchedulerError`` from the scheduler and ``OSError`` from the disk;
     whatever was journalled before stays journalled.
     """
-    journal = state.received(cluster)
+    journal = received_journal(journal_dir, cluster)
     try:
         kept = {e["job_id"]: e for e in journal.events if e["event"] == "received"}
         names = {e["name"] for e in kept.values()}
@@ -87,7 +90,7 @@ def run_job(executor: Executor, cluster: str, job_id: int, name: str, jobspec: s
                         cluster=cluster, rainbow_job_id=job_id, jobspec=jobspec, **asdict(done))
 
 
-def receive_loop(scheduler: Scheduler, state: RunState, cluster: str, secret: str, results: Path,
+def receive_loop(scheduler: Scheduler, journal_dir: Path, cluster: str, secret: str, results: Path,
                  executor: Executor, interval_s: float = 5.0, rounds: int | None = None,
                  on_record: Callable[[ResultRecord], None] | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> Received:
@@ -95,7 +98,7 @@ def receive_loop(scheduler: Scheduler, state: RunState, cluster: str, secret: st
     total = Received(0, 0, 0)
     done = 0
     while rounds is None or done < rounds:
-        got = receive_round(scheduler, state, cluster, secret, results, executor, on_record=on_record)
+        got = receive_round(scheduler, journal_dir, cluster, secret, results, executor, on_record=on_record)
         total = Received(total.received + got.received, total.duplicates + got.duplicates,
                          total.written + got.written)
         done += 1

@@ -54,7 +54,8 @@ class ResultRecord:
 
     ``exit_code`` is None when nothing ran (the ``simulated`` executor, or a job
     that never started); ``outcome`` is ``ok``, a failure mode, or ``failed-other``;
-    ``output_tail`` holds at most ``TAIL_LINES`` lines.
+    ``output_tail`` holds at most ``TAIL_LINES`` lines; ``state`` is the
+    executor's end state (Flux's ``INACTIVE/FAILED``), when it has one.
     """
 
     name: str
@@ -73,6 +74,7 @@ class ResultRecord:
     evidence: str
     output_tail: tuple[str, ...]
     jobspec: str
+    state: str | None = None
 
     def to_json(self) -> bytes:
         """The record as indented JSON bytes."""

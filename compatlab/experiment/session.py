@@ -21,6 +21,7 @@ from typing import Any
 from compatlab.errors import LabError
 from compatlab.files import MARKER, replace_tree, umask, write_file
 from compatlab.formats.generate import generate
+from compatlab.kube.receiver import PLACEHOLDER
 from compatlab.lab.model import Lab
 from compatlab.lab.stack import load_lab
 from compatlab.scheduler.embedded import EmbeddedScheduler
@@ -84,10 +85,31 @@ def connect(target: Target, state_dir: Path, secret: str | None, timeout_s: floa
     return RainbowScheduler(endpoint, secret, timeout_s, retry or Retry())
 
 
-def do_register(scheduler: Scheduler, lab: Lab, state_dir: Path, tick: Tick) -> tuple[RunState, Registered]:
-    """Register every MiniCluster and its subsystems; credentials go to ``state_dir/state.json`` (0600)."""
+def do_register(scheduler: Scheduler, lab: Lab, state_dir: Path, tick: Tick, kube: Any = None,
+                trust_metadata: bool = False) -> tuple[RunState, Registered]:
+    """Register every MiniCluster and its subsystems; credentials go to ``state_dir/state.json`` (0600).
+
+    With ``kube`` (a ``KubeAccess``), each cluster's token and secret are also
+    written to its Secret in the lab, where its receiver reads them. A cluster
+    whose last ``verify`` (``state_dir/probe.json``) disagreed with its metadata is
+    refused unless ``trust_metadata``: registering it would make rainbow match on
+    claims the pods contradict. Raises ``LabError``.
+    """
+    from .verify import disagreeing
+
+    wrong = {n: d for n, d in disagreeing(state_dir).items() if n in {mc.name for mc in lab.miniclusters}}
+    if wrong and not trust_metadata:
+        first, differences = sorted(wrong.items())[0]
+        said = ", ".join(f"{d['field']} {d['claimed']} vs {d['observed']}" for d in differences[:3])
+        raise LabError(state_dir / "probe.json", first, f"its pods contradict its metadata ({said}); "
+                       f"{len(wrong)} of the stack's clusters disagree; allowed: fix the lab and verify again, "
+                       "or --trust-metadata")
     state = open_state(state_dir, scheduler.endpoint, lab.stack, lab.source)
-    return state, register(scheduler, lab, generate(lab), state, tick)
+    done = register(scheduler, lab, generate(lab), state, tick)
+    if kube is not None:
+        for name, held in sorted(state.clusters.items()):
+            kube.write_credentials(name, held.token, held.secret)
+    return state, done
 
 
 def bound_state(state_dir: Path, scheduler: Scheduler) -> RunState:
@@ -128,8 +150,11 @@ def _check_repeats(repeats: int) -> None:
         raise LabError("--repeats", "", f"{repeats} is not allowed; allowed: 1 to {MAX_REPEATS}")
 
 
+EXECUTORS = ("simulated", "local", "flux")
+
+
 def executor_for(kind: str, state: RunState | None, stack: str | None, timeout_s: float) -> Executor:
-    """The executor called ``kind``: ``simulated`` (needs the lab: ``stack`` or the state's), or ``local``."""
+    """The executor called ``kind``: ``simulated`` (needs the lab: ``stack`` or the state's), ``local`` or ``flux``."""
     if kind == "simulated":
         source = stack or (state.stack_file if state else None)
         if source is None:
@@ -137,24 +162,39 @@ def executor_for(kind: str, state: RunState | None, stack: str | None, timeout_s
         return SimulatedExecutor(load_lab(source))
     if kind == "local":
         return LocalExecutor(timeout_s)
-    raise LabError("--executor", "", f"{kind!r} is not available here; allowed: simulated, local")
+    if kind == "flux":
+        from .flux import FluxExecutor
+
+        return FluxExecutor(timeout_s)
+    raise LabError("--executor", "", f"{kind!r} is not an executor; allowed: {', '.join(EXECUTORS)}")
 
 
-def do_receive(scheduler: Scheduler, state: RunState, cluster: str, secret: str | None, results: Path,
+def do_receive(scheduler: Scheduler, state_dir: Path, cluster: str, secret: str | None, results: Path,
                executor: Executor, rounds: int | None = 1, interval_s: float = 5.0,
                on_record: Callable[[ResultRecord], None] | None = None) -> Received:
     """Receive on ``cluster`` ``rounds`` times (None: until Ctrl-C), ``interval_s`` seconds apart, running what arrives.
 
-    The cluster's secret: ``secret`` if given (``$COMPATLAB_CLUSTER_SECRET`` in a
-    pod), else the state's. Raises ``LabError`` when there is neither.
+    ``state_dir`` holds the receive journal, and may hold a ``register``'s state.
+    The cluster's secret: ``secret`` if given (from its file in a MiniCluster),
+    else that state's. Raises ``LabError`` when there is neither, or when the
+    state belongs to another scheduler.
     """
-    held = state.credentials(cluster)
+    state = load_state(state_dir)
+    if state is not None and state.scheduler != scheduler.endpoint:
+        raise LabError(state.path, "scheduler", f"this state belongs to {state.scheduler!r}, not "
+                       f"{scheduler.endpoint!r}; allowed: the --state directory used to register with it")
+    held = state.credentials(cluster) if state else None
     secret = secret or (held.secret if held else None)
     if not secret:
-        raise LabError(state.path, f"clusters.{cluster}", f"no secret for cluster {cluster}; allowed: a cluster "
-                       f"this state registered ({', '.join(sorted(state.clusters)) or 'none yet'}), or "
-                       "COMPATLAB_CLUSTER_SECRET")
-    return receive_loop(scheduler, state, cluster, secret, results, executor, interval_s, rounds, on_record)
+        known = ", ".join(sorted(state.clusters)) if state else "no state here"
+        raise LabError(state_dir, f"clusters.{cluster}", f"no secret for cluster {cluster}; allowed: a cluster a "
+                       f"register with this --state registered ({known}), or --cluster-secret-file")
+    if secret == PLACEHOLDER:
+        raise LabError(f"cluster {cluster}", "secret", "is still the lab's placeholder; allowed: run compatlab "
+                       "register --kubeconfig first (the mounted Secret refreshes within about a minute)")
+    state_dir.mkdir(parents=True, exist_ok=True)
+    results.mkdir(parents=True, exist_ok=True)
+    return receive_loop(scheduler, state_dir, cluster, secret, results, executor, interval_s, rounds, on_record)
 
 
 @dataclass(frozen=True)
@@ -242,7 +282,7 @@ def _drain(scheduler: Scheduler, state: RunState, results: Path, executor: Execu
     results.mkdir(parents=True, exist_ok=True)
     for cluster, held in sorted(state.clusters.items()):
         while True:
-            got = receive_round(scheduler, state, cluster, held.secret, results, executor,
+            got = receive_round(scheduler, state.directory, cluster, held.secret, results, executor,
                                 on_record=lambda r: tick("receive", r.name))
             if got.received == 0 and got.duplicates == 0:
                 break

@@ -84,7 +84,7 @@ class RunState:
 
     def received(self, cluster: str) -> Journal:
         """The journal of what ``cluster``'s receiver got (opened; close it when done)."""
-        return Journal(self.directory / f"received-{cluster}.jsonl")
+        return received_journal(self.directory, cluster)
 
     def received_names(self) -> dict[str, str]:
         """Submission name -> the cluster that received it, from every receiver journal in the directory."""
@@ -96,6 +96,11 @@ class RunState:
                     names.setdefault(event["name"], event["cluster"])
             journal.close()
         return names
+
+
+def received_journal(directory: Path, cluster: str) -> Journal:
+    """``<directory>/received-<cluster>.jsonl``, opened: a receiver needs only this, not a whole run state."""
+    return Journal(directory / f"received-{cluster}.jsonl")
 
 
 def load_state(directory: Path) -> RunState | None:

@@ -15,20 +15,41 @@ from compatlab.lab.model import Lab, MiniCluster
 
 from .labels import kube_labels
 from .rainbow import in_cluster_host
+from .receiver import CONFIGMAP, ZIP
 
 NAMESPACE = "miniclusters"
+APP_CONTAINER = "app"
 FLUX_PYTHON = "/mnt/flux/view/bin/python3.11"
+DIST = "/opt/compatlab-dist"  # the receiver ConfigMap, mounted
+HOME = "/opt/compatlab"  # the package, unpacked
+CREDENTIALS = "/var/run/compatlab"  # the cluster's Secret, mounted: files token and secret
+STATE = "/tmp/compatlab/state"  # the receiver's journal in the lead broker
+RESULTS = "/tmp/compatlab/results"  # its result records, which compatlab collect copies out
+
+
+def credentials_secret_name(minicluster: str) -> str:
+    """The name of a MiniCluster's credentials Secret: ``compatlab-<minicluster>``."""
+    return f"compatlab-{minicluster}"
 
 
 def install_clients() -> str:
-    """The container's ``commands.pre`` shell script (str): ensurepip, then pip installs the pinned clients.
+    """The container's ``commands.pre`` shell script (str): the receiver and its pinned dependencies.
 
-    Runs before Flux starts; the packages and versions are ``clients`` in
-    ``compatlab/data/versions.yaml`` (rainbow-scheduler, jobspec), the interpreter is
-    ``FLUX_PYTHON`` (the flux view's Python 3.11). Raises nothing.
+    Runs as root before Flux starts: ensurepip and pip install the ``clients`` pins
+    of ``compatlab/data/versions.yaml`` (rainbow-scheduler, jobspec and what the
+    receiver imports) into ``FLUX_PYTHON`` (the flux view's Python 3.11), unpack
+    the compatlab zip from the mounted ConfigMap into ``HOME`` and put a
+    ``compatlab`` command on PATH. Raises nothing.
     """
     wanted = " ".join(f"{name}=={version}" for name, version in pins()["clients"].items())
-    return f"{FLUX_PYTHON} -m ensurepip\n{FLUX_PYTHON} -m pip install --no-cache-dir {wanted}\n"
+    return (
+        f"{FLUX_PYTHON} -m ensurepip\n"
+        f"{FLUX_PYTHON} -m pip install --no-cache-dir {wanted}\n"
+        f"mkdir -p {HOME} {STATE} {RESULTS}\n"
+        f"{FLUX_PYTHON} -m zipfile -e {DIST}/{ZIP} {HOME}\n"
+        f"printf '#!/bin/sh\\nPYTHONPATH={HOME} exec {FLUX_PYTHON} -m compatlab \"$@\"\\n' > /usr/local/bin/compatlab\n"
+        "chmod 0755 /usr/local/bin/compatlab\n"
+    )
 
 
 def namespace(lab: Lab) -> dict:
@@ -45,15 +66,25 @@ def minicluster(lab: Lab, mc: MiniCluster) -> dict:
     ``spec.pod.nodeSelector`` to the pool and arch; arm64 gets ``spec.flux.arch: arm`` and
     the base's arm flux view (``compatlab/data/bases.yaml``); env ``CLUSTER_NAME`` is
     ``mc.name``, ``RAINBOW_HOST`` rainbow's in-cluster host and ``COMPATLAB_STACK`` the
-    stack; privileged only on bases that say so. Fields as the Flux Operator 0.2.1 CRD names them. Raises nothing for a
+    stack, plus where the receiver finds its secret, state and results; the
+    receiver ConfigMap and the cluster's credentials Secret mounted; privileged
+    only on bases that say so. Fields as the Flux Operator 0.2.1 CRD names them. Raises nothing for a
     MiniCluster that ``load_lab`` accepted.
     """
     # Decimal units: the metadata says memory and disk in GB, the limits are the same GB.
     quantities = {"cpu": mc.cores_per_node, "memory": f"{mc.memory_gb}G", "ephemeral-storage": f"{mc.disk_gb}G"}
     container: dict = {
-        "name": "app",
+        "name": APP_CONTAINER,
         "image": image_ref(lab, mc),
-        "environment": {"CLUSTER_NAME": mc.name, "RAINBOW_HOST": in_cluster_host(), "COMPATLAB_STACK": lab.stack},
+        # What `compatlab receive` reads by default, so the seed's one line runs it in the lead broker.
+        "environment": {"CLUSTER_NAME": mc.name, "RAINBOW_HOST": in_cluster_host(), "COMPATLAB_STACK": lab.stack,
+                        "COMPATLAB_CLUSTER_SECRET_FILE": f"{CREDENTIALS}/secret",
+                        "COMPATLAB_STATE": STATE, "COMPATLAB_RESULTS": RESULTS},
+        "volumes": {
+            "compatlab-receiver": {"configMapName": CONFIGMAP, "path": DIST, "readOnly": True},
+            "compatlab-credentials": {"secretName": credentials_secret_name(mc.name), "path": CREDENTIALS,
+                                      "readOnly": True},
+        },
         # Requests equal limits: the memory-starved and tiny-disk clusters are really bounded.
         "resources": {"requests": dict(quantities), "limits": dict(quantities)},
         "commands": {"pre": install_clients()},

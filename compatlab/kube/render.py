@@ -1,7 +1,9 @@
 """`compatlab render`: the lab's Kubernetes objects as files, for review or a kind dry run.
 
 These are the very objects the Pulumi program applies (the same functions build
-them), minus the Secrets, whose values live only in Pulumi's encrypted state.
+them), minus rainbow's Secrets, whose values live only in Pulumi's encrypted
+state. The MiniClusters' credentials Secrets are written with placeholders only;
+``compatlab register --kubeconfig`` fills them.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 from compatlab.files import dump_yaml
 from compatlab.lab.model import Lab
 
-from .minicluster import minicluster
+from . import receiver
+from .minicluster import NAMESPACE as MINICLUSTERS
+from .minicluster import credentials_secret_name, minicluster
 from .minicluster import namespace as minicluster_namespace
 from .operator import operator_files
 from .rainbow import BACKEND_TLS, CREDENTIALS, core_objects, gke_objects
@@ -28,12 +32,16 @@ def all_objects(lab: Lab) -> dict[str, list[dict]]:
     """{folder: [Kubernetes object dicts]}, in apply order within each folder. Raises as ``rainbow.deployment``.
 
     ``rainbow`` (``rainbow.core_objects``), ``gke`` (``rainbow.gke_objects``) and
-    ``miniclusters`` (its Namespace, then one MiniCluster per configured MiniCluster).
+    ``miniclusters`` (its Namespace, the receiver ConfigMap, each MiniCluster's
+    credentials Secret with placeholders, then one MiniCluster per configured MiniCluster).
     """
     return {
         "rainbow": core_objects(lab),
         "gke": gke_objects(lab),
-        "miniclusters": [minicluster_namespace(lab)] + [minicluster(lab, mc) for mc in lab.miniclusters],
+        "miniclusters": [minicluster_namespace(lab), receiver.configmap(lab, MINICLUSTERS)]
+        + [receiver.credentials_placeholder(lab, credentials_secret_name(mc.name), MINICLUSTERS)
+           for mc in lab.miniclusters]
+        + [minicluster(lab, mc) for mc in lab.miniclusters],
     }
 
 
@@ -66,7 +74,9 @@ def render(lab: Lab) -> dict[str, bytes]:
 README = """# compatlab objects for stack {stack}
 
 Written by `compatlab render --stack {stack}`: the objects `pulumi up` applies, for review or
-a dry run on a local kind cluster. Secrets are not written; create them yourself:
+a dry run on a local kind cluster. rainbow's Secrets are not written (the MiniClusters'
+credentials Secrets are, with placeholders that `compatlab register --kubeconfig` fills);
+create rainbow's yourself:
 
     kubectl create namespace {ns}
     kubectl -n {ns} create secret generic {creds} \\

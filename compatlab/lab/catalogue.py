@@ -45,6 +45,12 @@ def go_versions() -> tuple[str, ...]:
 
 
 @cache
+def commands() -> dict[str, str]:
+    """Package name -> the command whose presence shows it is installed (``bases.yaml`` ``commands``)."""
+    return dict(_read("bases.yaml")["commands"])
+
+
+@cache
 def machines() -> dict[str, Machine]:
     """GCE machine type -> ``Machine`` (vCPUs, memory in GB, arch), from ``machines.yaml``."""
     raw = _read("machines.yaml")["machines"]

@@ -68,6 +68,23 @@ def test_every_minicluster_depends_on_the_operator(program):
         assert options.provider == "compatlab-k8s"
 
 
+def test_every_minicluster_mounts_the_receiver_and_a_secret_register_fills(program):
+    stack, mocks, _ = program
+    configmaps = [d for d in declared(mocks, "kubernetes:core/v1:ConfigMap") if d.name == "compatlab-receiver"]
+    assert len(configmaps) == 1 and "compatlab.zip" in configmaps[0].inputs["binaryData"]
+    secrets = {d.name: d for d in declared(mocks, "kubernetes:core/v1:Secret") if d.name.endswith("-credentials")
+               and d.name.startswith("mc-")}
+    for mc in load_lab(stack).miniclusters:
+        secret = secrets[f"mc-{mc.name}-credentials"]
+        assert secret.inputs["metadata"]["name"] == f"compatlab-{mc.name}"
+        # Secret data travels as a Pulumi secret (the provider marks it): the value inside is a placeholder.
+        assert set(secret.inputs["stringData"]["value"].values()) == {"unregistered"}
+        options = mocks.options[("kubernetes:core/v1:Secret", secret.name)]
+        assert set(options.ignore_changes) == {"stringData", "data"}  # a later `pulumi up` keeps register's values
+        deps = mocks.options[("kubernetes:flux-framework.org/v1alpha2:MiniCluster", f"mc-{mc.name}")].depends_on
+        assert {"compatlab-receiver", f"mc-{mc.name}-credentials"} <= set(deps)
+
+
 def test_the_arm_cluster_gets_arm_images_and_the_arm_flux_view(program):
     stack, mocks, _ = program
     for cr in declared(mocks, "kubernetes:flux-framework.org/v1alpha2:MiniCluster"):

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from compatlab.cli import main
+from compatlab.kube.receiver import PLACEHOLDER
 from compatlab.lab.stack import load_lab
 from tests.minicluster_schema import minicluster_schema
 from tests.pulumi_harness import run_program
@@ -29,9 +30,9 @@ def objects(out, folder):
 
 def test_core_objects_validate_with_kubernetes_validate(rendered):
     _, out = rendered
-    core = objects(out, "rainbow") + [o for o in objects(out, "miniclusters") if o["kind"] == "Namespace"]
+    core = objects(out, "rainbow") + [o for o in objects(out, "miniclusters") if o["kind"] != "MiniCluster"]
     core += [o for o in objects(out, "gke") if o["kind"] == "Ingress"]
-    assert {o["kind"] for o in core} == {"Namespace", "ConfigMap", "Deployment", "Service", "Ingress"}
+    assert {o["kind"] for o in core} == {"Namespace", "ConfigMap", "Secret", "Deployment", "Service", "Ingress"}
     for obj in core:
         kubernetes_validate.validate(obj, KUBERNETES, strict=True)
 
@@ -66,10 +67,14 @@ def test_every_object_is_listed_in_its_kustomization(rendered):
     assert {"name": "kube-rbac-proxy", "$patch": "delete"} in patch["spec"]["template"]["spec"]["containers"]
 
 
-def test_no_secret_is_rendered(rendered):
-    _, out = rendered
-    for path in out.rglob("*.yaml"):
-        assert yaml.safe_load(path.read_text()).get("kind") != "Secret", path
+def test_no_credential_is_rendered(rendered):
+    stack, out = rendered
+    docs = [yaml.safe_load(p.read_text()) for p in out.rglob("*.yaml")]
+    secrets = [doc for doc in docs if doc.get("kind") == "Secret"]
+    # Only each MiniCluster's credentials Secret, holding placeholders until register writes rainbow's answer.
+    assert sorted(s["metadata"]["name"] for s in secrets) == sorted(f"compatlab-{mc.name}"
+                                                                   for mc in load_lab(stack).miniclusters)
+    assert all(s["stringData"] == {"token": PLACEHOLDER, "secret": PLACEHOLDER} for s in secrets)
     assert "create secret generic rainbow-credentials" in (out / "README.md").read_text()
 
 

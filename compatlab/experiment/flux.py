@@ -1,0 +1,158 @@
+"""The ``flux`` executor: a received jobspec run on the MiniCluster's own Flux instance.
+
+The jobspec library's Flux transformer (``jobspec`` 0.1.15, the version the lab
+installs) turns the nextgen jobspec into the ``flux submit`` line; this module
+runs that line, waits for the job (``flux job attach``), and reads its final
+state from Flux (``flux jobs``), because the library's own runner prints a
+failed submit and exits 0. Everything goes through the ``flux`` command, which
+the transformer needs on PATH anyway (inside ``flux proxy`` on the lead broker).
+
+What Flux does, measured on flux-core 0.88 with Fluxion 0.54: fewer tasks than
+nodes is refused by ``flux submit`` (exit 1, "node count must not be greater than
+task count"); more nodes than the instance has is accepted and then fails with a
+``job.exception type=alloc`` (unsatisfiable), it never pends; a missing command
+is ``job.exception type=exec ... No such file or directory`` with exit 127; exit
+137 is any SIGKILL, so an out-of-memory kill is told by the cgroup's
+``memory.events`` ``oom_kill`` count before and after the job.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from compatlab.errors import LabError
+
+from .executors import Execution
+from .observe import OTHER, classify
+from .records import JobName, tail, utc_now
+
+MEMORY_EVENTS = (Path("/sys/fs/cgroup/memory.events"),  # cgroup v2
+                 Path("/sys/fs/cgroup/memory/memory.oom_control"))  # cgroup v1: oom_kill N
+Run = Callable[[list[str], float], tuple[int, str]]  # argv, timeout seconds -> (exit code, stdout+stderr)
+
+
+def flux_commands(jobspec: dict[str, Any]) -> list[list[str]]:
+    """The ``flux submit`` argv of each task, as the jobspec library's Flux transformer writes them.
+
+    Raises ``ValueError`` for a jobspec the library refuses, or that has groups
+    (``flux batch`` needs a running Flux just to be written).
+    """
+    import jobspec.core as js
+    from jobspec.transformer.flux.workload import FluxWorkload
+
+    try:
+        steps = FluxWorkload().parse(js.Jobspec(jobspec))
+    except Exception as err:  # the library raises bare exceptions of several kinds
+        raise ValueError(f"the jobspec library cannot read it: {err}") from None
+    commands = []
+    for step in steps:
+        if step.name != "submit":
+            raise ValueError(f"a {step.name} step (groups) is not supported; allowed: tasks")
+        commands.append([str(part) for part in step.generate_command()])
+    return commands
+
+
+def _run(argv: list[str], timeout_s: float) -> tuple[int, str]:
+    try:
+        done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                              timeout=timeout_s, check=False)
+    except FileNotFoundError:
+        return 127, f"{argv[0]}: command not found (is this a Flux shell? run it inside flux proxy)"
+    except subprocess.TimeoutExpired as err:
+        return -1, (err.output or b"").decode(errors="replace")
+    return done.returncode, done.stdout.decode(errors="replace")
+
+
+def oom_kills(paths: tuple[Path, ...] = MEMORY_EVENTS) -> int | None:
+    """The cgroup's ``oom_kill`` count (an int), or None when no cgroup file says it."""
+    for path in paths:
+        try:
+            for line in path.read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+@dataclass(frozen=True)
+class FluxJob:
+    """A finished Flux job as ``flux jobs`` shows it: state, result, returncode, and its exception if any."""
+
+    state: str
+    result: str
+    returncode: int | None
+    exception: str
+
+
+def parse_jobs_line(line: str) -> FluxJob:
+    """Read ``flux jobs -no '{state}|{result}|{returncode}|{exception.type}|{exception.note}'``'s line."""
+    parts = (line.strip().split("|", 4) + ["", "", "", "", ""])[:5]
+    state, result, code, kind, note = parts
+    try:
+        returncode = int(code)
+    except ValueError:
+        returncode = None
+    exception = f"job.exception type={kind} {note}".strip() if kind else ""
+    return FluxJob(state, result, returncode, exception)
+
+
+class FluxExecutor:
+    """Runs each job with ``flux submit``, waits with ``flux job attach``, reads the end state with ``flux jobs``.
+
+    ``timeout_s`` bounds the wait (the job is cancelled after it); ``run`` runs a
+    command (argv, timeout) and gives (exit code, output), replaceable for tests.
+    Raises ``LabError`` when there is no ``flux`` command: the receiver must run in
+    a Flux shell (``flux proxy``), or every job would look like missing software.
+    """
+
+    name = "flux"
+
+    def __init__(self, timeout_s: float = 3600.0, run: Run = _run,
+                 oom: Callable[[], int | None] = oom_kills) -> None:
+        if run is _run and shutil.which("flux") is None:
+            raise LabError("--executor", "flux", "no flux command on PATH; allowed: run the receiver in a Flux "
+                           "shell on the lead broker (. /mnt/flux/flux-view.sh && flux proxy $fluxsocket bash)")
+        self._timeout = timeout_s
+        self._run = run
+        self._oom = oom
+
+    def execute(self, cluster: str, name: JobName, jobspec: str) -> Execution:
+        """Submit the transformer's command, wait, and classify the job's end."""
+        start = utc_now()
+        try:
+            commands = flux_commands(yaml.safe_load(jobspec))
+        except (ValueError, yaml.YAMLError) as err:
+            return Execution(self.name, None, start, utc_now(), None, OTHER, f"not runnable: {err}", (), None)
+        before = self._oom()
+        code, out = self._run(commands[0], 60.0)
+        jobid = out.strip().splitlines()[-1].strip() if code == 0 and out.strip() else None
+        if code != 0 or not jobid:  # refused by flux submit: no job exists
+            seen = classify(code if code else 1, out)
+            return Execution(self.name, None, start, utc_now(), code, seen.outcome, seen.evidence, tail(out),
+                             "refused by flux submit")
+        attach_code, output = self._run(["flux", "job", "attach", jobid], self._timeout)
+        if attach_code == -1:
+            self._run(["flux", "job", "cancel", jobid], 60.0)
+        _, line = self._run(["flux", "jobs", "--no-header", "--format",
+                             "{state}|{result}|{returncode}|{exception.type}|{exception.note}", jobid], 60.0)
+        job = parse_jobs_line(line.strip().splitlines()[-1] if line.strip() else "")
+        after = self._oom()
+        oom = before is not None and after is not None and after > before
+        code = job.returncode if job.returncode is not None else attach_code
+        evidence_text = "\n".join(x for x in (output, job.exception) if x)
+        if attach_code == -1:
+            seen_outcome, evidence = OTHER, f"cancelled after the {self._timeout:g} s timeout"
+        else:
+            seen = classify(code, evidence_text, oom_killed=oom)
+            seen_outcome, evidence = seen.outcome, seen.evidence
+        state = "/".join(x for x in (job.state, job.result) if x) or None
+        return Execution(self.name, jobid, start, utc_now(), code, seen_outcome, evidence, tail(output), state)

@@ -1,0 +1,199 @@
+"""Is the metadata true? Probe one pod of each MiniCluster and compare with what it is registered as.
+
+If a cluster's registration says arm64 and its pods run amd64, or 2 GB where the
+cgroup allows 1, every conclusion about matching is wrong. The probe is a short
+POSIX shell script run in the lead broker's app container: ``uname -m``,
+``/etc/os-release``, ``go version``, the cgroup's CPU quota and memory limit
+(cgroup v2 ``cpu.max``/``memory.max``, else v1), free space on the work
+directory, and whether each package's command is on PATH. The pod's
+ephemeral-storage limit comes from its spec (the Kubernetes API). The claims
+come from the very graphs ``generate`` writes for the cluster.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from compatlab.files import write_file
+from compatlab.formats import vocabulary as v
+from compatlab.formats.graphs import nodes_graph, subsystem_graphs
+from compatlab.lab.catalogue import commands
+from compatlab.lab.model import MiniCluster
+
+PROBE_FILE = "probe.json"
+ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}  # uname -m -> Go/Kubernetes arch
+PROBE = r"""
+workdir=$1; shift
+echo "arch=$(uname -m)"
+if [ -r /etc/os-release ]; then . /etc/os-release; echo "os_id=$ID"; echo "os_version=$VERSION_ID"; fi
+echo "go=$(go version 2>/dev/null | awk '{print $3}')"
+if [ -r /sys/fs/cgroup/cpu.max ]; then echo "cpu_max=$(cat /sys/fs/cgroup/cpu.max)"
+elif [ -r /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then
+  echo "cpu_max=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"; fi
+if [ -r /sys/fs/cgroup/memory.max ]; then echo "memory_max=$(cat /sys/fs/cgroup/memory.max)"
+elif [ -r /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then
+  echo "memory_max=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"; fi
+echo "disk_free_kb=$(df -Pk "$workdir" 2>/dev/null | awk 'NR==2 {print $4}')"
+for c in "$@"; do if command -v "$c" >/dev/null 2>&1; then echo "has_$c=yes"; else echo "has_$c=no"; fi; done
+"""
+WORKDIR = "/tmp"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One field where the pod disagrees with the registration: what is ``claimed`` and what was ``observed``."""
+
+    field: str
+    claimed: str
+    observed: str
+
+
+def claims(mc: MiniCluster) -> dict[str, str]:
+    """What the cluster is registered as, read from its generated graphs: field -> value (strings).
+
+    ``arch``, ``os`` (``<vendor>-<release>``), ``cores_per_node``, ``memory_gb``,
+    ``disk_gb`` and ``software.<package>`` (version) for each software subsystem.
+    """
+    found: dict[str, str] = {}
+    for subsystem, graph in subsystem_graphs(mc).items():
+        for vertex in graph["graph"]["nodes"].values():
+            meta = vertex["metadata"]
+            if subsystem == v.ARCH[0] and v.ARCH[1] in meta:
+                found["arch"] = meta[v.ARCH[1]]
+            elif subsystem == v.OS[0] and v.OS[1] in meta:
+                found["os"] = meta[v.OS[1]]
+            elif subsystem == v.STORAGE[0] and v.STORAGE[1] in meta:
+                found["disk_gb"] = meta[v.STORAGE[1]]
+            elif subsystem.startswith("software-") and "version" in meta:
+                found[f"software.{subsystem.removeprefix('software-')}"] = meta["version"]
+    nodes = nodes_graph(mc)["graph"]
+    vertices, edges = nodes["nodes"], nodes["edges"]
+    node = next(vid for vid, x in vertices.items() if x["metadata"]["type"] == v.NODE)
+    children = [vertices[e["target"]]["metadata"] for e in edges if e["source"] == node]
+    found["cores_per_node"] = str(sum(1 for c in children if c["type"] == v.CORE))
+    found["memory_gb"] = str(next(c["size"] for c in children if c["type"] == v.MEMORY))
+    return found
+
+
+def parse_probe(text: str) -> dict[str, str]:
+    """The probe's ``key=value`` lines as a dict (later lines win)."""
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+def _cores(cpu_max: str) -> str:
+    quota, _, period = cpu_max.partition(" ")
+    if quota == "max" or not period:
+        return "unlimited"
+    try:
+        return f"{int(quota) / int(period):g}"
+    except ValueError:
+        return cpu_max
+
+
+def _gb(value: str) -> str:
+    try:
+        return f"{int(value) / 1e9:g}"  # decimal GB, as the limits are written (2G = 2e9 bytes)
+    except ValueError:
+        return value or "unknown"
+
+
+def observations(probe: dict[str, str], ephemeral_limit: str | None) -> dict[str, str]:
+    """What the pod shows, in the claims' words and units (GB decimal, cores)."""
+    from kubernetes.utils.quantity import parse_quantity
+
+    seen = {"arch": ARCH.get(probe.get("arch", ""), probe.get("arch", "") or "unknown"),
+            "os": f"{probe.get('os_id', '')}-{probe.get('os_version', '')}",
+            "cores_per_node": _cores(probe.get("cpu_max", "")),
+            "memory_gb": _gb(probe.get("memory_max", "")),
+            "disk_free_gb": _gb(str(int(probe["disk_free_kb"]) * 1024) if probe.get("disk_free_kb", "").isdigit()
+                                else ""),
+            "go": probe.get("go", "").removeprefix("go") or "none"}
+    seen["disk_gb"] = f"{float(parse_quantity(ephemeral_limit)) / 1e9:g}" if ephemeral_limit else "unlimited"
+    for key, value in probe.items():
+        if key.startswith("has_"):
+            seen[key] = value
+    return seen
+
+
+def compare(claimed: dict[str, str], seen: dict[str, str]) -> list[Difference]:
+    """Every claim the pod contradicts. A Rocky ``VERSION_ID`` of 9.3 satisfies a release of 9."""
+    differences = []
+    for field, value in sorted(claimed.items()):
+        if field == "os":
+            ok = seen["os"] == value or seen["os"].startswith(f"{value}.")
+            observed = seen["os"]
+        elif field.startswith("software."):
+            package = field.removeprefix("software.")
+            if package == "go":
+                ok, observed = seen["go"] == value, seen["go"]
+            else:
+                command = commands().get(package, package)
+                observed = f"{command} {'found' if seen.get(f'has_{command}') == 'yes' else 'not found'}"
+                ok = seen.get(f"has_{command}") == "yes"
+        elif field in ("cores_per_node", "memory_gb", "disk_gb"):
+            observed = seen[field]
+            try:
+                ok = abs(float(observed) - float(value)) <= 0.01 * float(value)
+            except ValueError:
+                ok = False
+        else:
+            observed = seen.get(field, "unknown")
+            ok = observed == value
+        if not ok:
+            differences.append(Difference(field, value, observed))
+    free, disk = seen.get("disk_free_gb", ""), claimed.get("disk_gb", "")
+    try:
+        if float(free) < float(disk):
+            differences.append(Difference("disk_free_gb", f">= {disk}", free))
+    except ValueError:
+        differences.append(Difference("disk_free_gb", f">= {disk}", free or "unknown"))
+    return differences
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One MiniCluster's probe: the pod probed, what it showed, and where it differs from its registration."""
+
+    cluster: str
+    pod: str
+    observed: dict[str, str]
+    differences: tuple[Difference, ...]
+
+    @property
+    def agrees(self) -> bool:
+        """True when the pod contradicts no claim."""
+        return not self.differences
+
+
+def verify(kube: Any, mc: MiniCluster) -> Verdict:
+    """Probe ``mc``'s lead broker through ``kube`` (a ``KubeAccess``) and compare. Raises ``LabError`` from the API."""
+    pod = kube.lead_pod(mc.name)
+    wanted = sorted({commands().get(p, p) for p in mc.software})
+    code, out, err = kube.exec(pod.name, ["sh", "-c", PROBE, "probe", WORKDIR, *wanted])
+    seen = observations(parse_probe(out), pod.limits.get("ephemeral-storage"))
+    differences = compare(claims(mc), seen)
+    if code != 0:
+        differences.append(Difference("probe", "exit 0", f"exit {code}: {' '.join(err.split())[:200]}"))
+    return Verdict(mc.name, pod.name, seen, tuple(differences))
+
+
+def save_verdicts(state_dir: Path, verdicts: list[Verdict]) -> Path:
+    """Write ``<state_dir>/probe.json`` whole: cluster -> {pod, observed, agrees, differences}."""
+    doc = {v.cluster: {"pod": v.pod, "observed": v.observed, "agrees": v.agrees,
+                       "differences": [asdict(d) for d in v.differences]} for v in verdicts}
+    path = state_dir / PROBE_FILE
+    existing = json.loads(path.read_text()) if path.exists() else {}
+    write_file(path, (json.dumps({**existing, **doc}, indent=2, sort_keys=True) + "\n").encode())
+    return path
+
+
+def disagreeing(state_dir: Path) -> dict[str, list[dict[str, str]]]:
+    """Clusters whose last probe (``probe.json``) disagreed with their metadata: cluster -> differences."""
+    path = state_dir / PROBE_FILE
+    if not path.exists():
+        return {}
+    doc = json.loads(path.read_text())
+    return {name: entry["differences"] for name, entry in doc.items() if not entry.get("agrees", True)}

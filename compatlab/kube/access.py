@@ -1,0 +1,134 @@
+"""The lab's Kubernetes API, through the ``kubernetes`` client: MiniCluster pods, commands in them, Secrets.
+
+Only what the run loop needs: find a MiniCluster's pods (the operator runs each
+MiniCluster as an indexed Job named after it, so its pods carry ``job-name=<name>``
+and the lead broker is index 0, ``<name>-0-<suffix>``), run a command in one of
+them (the exec subresource over a websocket, as ``kubectl exec`` does), and write
+a cluster's rainbow credentials into its Secret. Every failure is a one-line
+``LabError`` naming the cluster, pod or Secret.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from compatlab.errors import LabError
+
+from .minicluster import APP_CONTAINER, NAMESPACE, credentials_secret_name
+
+COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"  # set by the Job controller (Kubernetes >= 1.28)
+
+
+@dataclass(frozen=True)
+class Pod:
+    """A MiniCluster pod: its name, index in the MiniCluster, phase and the app container's limits.
+
+    ``limits`` are the Kubernetes quantities as written (``{"cpu": "1", "memory": "2G",
+    "ephemeral-storage": "8G"}``).
+    """
+
+    name: str
+    index: int
+    phase: str
+    limits: dict[str, str]
+
+
+class KubeAccess:
+    """The API calls compatlab makes, over a ``CoreV1Api`` and the client's ``stream`` function.
+
+    ``core`` and ``stream`` are injectable so tests can stand in for the API
+    server. Raises ``LabError`` for anything the API refuses or cannot reach.
+    """
+
+    def __init__(self, core: Any, stream: Callable[..., Any] | None = None, namespace: str = NAMESPACE) -> None:
+        self.core = core
+        if stream is None:
+            from kubernetes.stream import stream as client_stream
+
+            stream = client_stream
+        self._stream = stream
+        self.namespace = namespace
+
+    @classmethod
+    def connect(cls, kubeconfig: str | None) -> KubeAccess:
+        """From a kubeconfig file (the stack output ``kubeconfig`` saved), else ``$KUBECONFIG``/``~/.kube/config``."""
+        from kubernetes import client, config
+        from kubernetes.config.config_exception import ConfigException
+
+        try:
+            config.load_kube_config(config_file=kubeconfig)
+        except (ConfigException, OSError, TypeError) as err:
+            where = kubeconfig or "$KUBECONFIG or ~/.kube/config"
+            raise LabError(where, "", f"no usable kubeconfig ({' '.join(str(err).split())[:200]}); allowed: "
+                           "pulumi stack output --show-secrets kubeconfig > kubeconfig") from None
+        return cls(client.CoreV1Api())
+
+    def _call(self, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            return method(*args, **kwargs)
+        except ApiException as err:
+            raise LabError(f"kubernetes: {what}", "", f"{err.status} {err.reason}") from None
+        except OSError as err:  # connection refused, DNS, TLS: urllib3's errors are OSErrors
+            raise LabError(f"kubernetes: {what}", "", f"unreachable: {' '.join(str(err).split())[:200]}") from None
+
+    def pods(self, minicluster: str) -> list[Pod]:
+        """The MiniCluster's pods, by index."""
+        listed = self._call(f"listing the pods of {minicluster}", self.core.list_namespaced_pod, self.namespace,
+                            label_selector=f"job-name={minicluster}")
+        pods = []
+        for item in listed.items:
+            name = item.metadata.name
+            labels = item.metadata.labels or {}
+            index = labels.get(COMPLETION_INDEX)
+            if index is None:  # older Job controllers: the index is in the name, <job>-<index>-<suffix>
+                index = name[len(minicluster) + 1:].split("-", 1)[0]
+            try:
+                number = int(index)
+            except ValueError:
+                continue
+            limits: dict[str, str] = {}
+            for container in item.spec.containers or []:
+                if container.name == APP_CONTAINER and container.resources and container.resources.limits:
+                    limits = {k: str(v) for k, v in container.resources.limits.items()}
+            pods.append(Pod(name, number, item.status.phase or "", limits))
+        return sorted(pods, key=lambda p: p.index)
+
+    def lead_pod(self, minicluster: str) -> Pod:
+        """The running lead broker (index 0). Raises ``LabError`` when it is not running."""
+        lead = next((p for p in self.pods(minicluster) if p.index == 0), None)
+        if lead is None or lead.phase != "Running":
+            state = "no pod" if lead is None else f"pod {lead.name} is {lead.phase}"
+            raise LabError(f"minicluster {minicluster}", "", f"its lead broker is not running ({state} in namespace "
+                           f"{self.namespace}); allowed: a lab that is up (pulumi up, then wait for the pods)")
+        return lead
+
+    def exec(self, pod: str, argv: list[str], timeout_s: float = 120.0) -> tuple[int, str, str]:
+        """Run ``argv`` in the pod's app container: (exit code, stdout, stderr) as text."""
+        what = f"running {argv[0]} in pod {pod}"
+        ws = self._call(what, self._stream, self.core.connect_get_namespaced_pod_exec, pod, self.namespace,
+                        command=argv, container=APP_CONTAINER, stderr=True, stdin=False, stdout=True, tty=False,
+                        _preload_content=False)
+        out, err = [], []
+        try:
+            ws.run_forever(timeout=timeout_s)
+            out.append(ws.read_stdout() or "")
+            err.append(ws.read_stderr() or "")
+            code = ws.returncode
+        finally:
+            ws.close()
+        if code is None:
+            raise LabError(f"kubernetes: {what}", "", f"did not finish within {timeout_s:g} s")
+        return int(code), "".join(out), "".join(err)
+
+    def write_credentials(self, minicluster: str, token: str, secret: str) -> None:
+        """Put a cluster's rainbow token and secret into its Secret (which the lab created), mounted in its pods."""
+        name = credentials_secret_name(minicluster)
+        body = {"data": {"token": base64.b64encode(token.encode()).decode(),
+                         "secret": base64.b64encode(secret.encode()).decode()}}
+        self._call(f"writing Secret {self.namespace}/{name}", self.core.patch_namespaced_secret, name,
+                   self.namespace, body)

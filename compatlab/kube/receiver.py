@@ -1,0 +1,68 @@
+"""How ``compatlab receive`` reaches every MiniCluster: the package in a ConfigMap, credentials in a Secret.
+
+compatlab is not on PyPI and the MiniCluster images are built before a run, so
+the lab ships the core itself: a zip of ``compatlab/`` (code and catalogues) and
+the ``schemas/`` and ``jobspecs/`` it reads, as ``binaryData`` of one ConfigMap
+(well under Kubernetes' 1 MiB limit). Each MiniCluster mounts it and, before
+Flux starts, unpacks it beside the pinned receiver dependencies installed into
+the flux view's Python, and puts a ``compatlab`` command on PATH.
+
+Each MiniCluster also mounts a Secret ``compatlab-<minicluster>`` holding its
+rainbow token and secret. The lab creates it with placeholders (so pods start
+before anything is registered) and ``compatlab register --kubeconfig`` writes
+the real values; Kubernetes refreshes mounted Secret files within about a minute.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import zipfile
+from functools import cache
+from pathlib import Path
+
+from compatlab.lab.model import Lab
+from compatlab.lab.paths import JOBSPECS, SCHEMAS
+
+from .labels import kube_labels
+
+CONFIGMAP = "compatlab-receiver"
+ZIP = "compatlab.zip"
+PLACEHOLDER = "unregistered"  # a Secret's value until compatlab register writes the real one
+PACKAGE = Path(__file__).resolve().parents[1]
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the zip's timestamps, so the bytes depend on the files only
+
+
+def _files() -> list[tuple[str, Path]]:
+    found = [(f"compatlab/{p.relative_to(PACKAGE)}", p) for p in PACKAGE.rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts and p.suffix in (".py", ".yaml")]
+    found += [(f"schemas/{p.name}", p) for p in SCHEMAS.glob("*.json")]
+    found += [(f"jobspecs/{p.name}", p) for p in JOBSPECS.glob("*.yaml")]
+    return sorted(found)
+
+
+@cache
+def package_zip() -> bytes:
+    """compatlab's code, catalogues, schemas and workloads as zip bytes, the same bytes for the same files."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, path in _files():
+            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+def configmap(lab: Lab, namespace: str) -> dict:
+    """dict: the ConfigMap ``compatlab-receiver`` with ``binaryData.compatlab.zip`` (base64)."""
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": CONFIGMAP, "namespace": namespace, "labels": kube_labels(lab, "receiver")},
+            "binaryData": {ZIP: base64.b64encode(package_zip()).decode()}}
+
+
+def credentials_placeholder(lab: Lab, name: str, namespace: str) -> dict:
+    """dict: a MiniCluster's Secret with placeholder values; ``register`` writes the real token and secret."""
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": name, "namespace": namespace, "labels": kube_labels(lab, "receiver")},
+            "stringData": {"token": PLACEHOLDER, "secret": PLACEHOLDER}}

@@ -1,0 +1,103 @@
+"""The flux executor, against a stand-in for Flux that follows its documented job states."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+
+from compatlab.errors import LabError
+from compatlab.experiment.flux import FluxExecutor, flux_commands, oom_kills, parse_jobs_line
+from compatlab.experiment.records import JobName
+from compatlab.formats.generate import generate
+from tests.fake_flux import install
+
+NAME = JobName("abcdef01", "counts", "probe", 0)
+
+
+@pytest.fixture
+def flux(tmp_path, monkeypatch):
+    install(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_FLUX_DIR", str(tmp_path / "jobs"))
+    monkeypatch.setenv("FAKE_FLUX_SIZE", "4")
+    monkeypatch.setenv("FAKE_FLUX_CORES", "2")
+    return FluxExecutor(timeout_s=30)
+
+
+def job(command, nodes=1, cores=None) -> str:
+    slot = {"type": "node", "replicas": nodes}
+    if cores:
+        slot["with"] = [{"type": "core", "count": cores}]
+    return yaml.safe_dump({"version": 1, "resources": {"probe": slot},
+                           "tasks": [{"command": command, "resources": "probe"}]})
+
+
+def test_the_transformer_writes_the_flux_submit_line(full_lab):
+    files = generate(full_lab)
+    command = flux_commands(yaml.safe_load(files["jobspecs/counts/lammps.yaml"]))
+    assert command == [["flux", "submit", "--job-name", "task-0", "-N", "1", "-n", "1",
+                        *full_lab.workloads[[w.name for w in full_lab.workloads].index("lammps")].command]]
+
+
+def test_a_job_that_succeeds_keeps_its_flux_id_state_and_output(flux):
+    done = flux.execute("c", NAME, job(["sh", "-c", "echo from flux"]))
+    assert done.outcome == "ok" and done.exit_code == 0
+    assert done.executor_job_id.startswith("ƒ") and done.state == "INACTIVE/COMPLETED"
+    assert done.output_tail == ("from flux",)
+
+
+def test_fewer_tasks_than_nodes_is_refused_by_flux_submit_as_unsatisfiable(flux):
+    # The jobspec library maps the slot's cores to -n: four nodes with one core each is -N 4 -n 1.
+    done = flux.execute("c", NAME, job(["hostname"], nodes=4, cores=1))
+    assert done.outcome == "unsatisfiable" and done.executor_job_id is None
+    assert "node count must not be greater than task count" in done.evidence
+
+
+def test_more_nodes_than_the_instance_has_fails_with_an_alloc_exception(flux):
+    done = flux.execute("c", NAME, job(["hostname"], nodes=5, cores=8))
+    assert done.outcome == "unsatisfiable" and done.state == "INACTIVE/FAILED"
+    assert "unsatisfiable" in done.evidence and done.executor_job_id
+
+
+def test_a_command_the_image_lacks_is_missing_software_with_flux_own_message(flux):
+    done = flux.execute("c", NAME, job(["gpu_burn", "60"]))
+    assert (done.outcome, done.exit_code) == ("missing-software", 127)
+    assert "start failed: gpu_burn: No such file or directory" in done.evidence
+
+
+def test_a_failing_task_keeps_its_exit_code_and_output(flux):
+    done = flux.execute("c", NAME, job(["sh", "-c", "echo 'ior ERROR: No space left on device'; exit 3"]))
+    assert (done.outcome, done.exit_code, done.state) == ("disk-full", 3, "INACTIVE/FAILED")
+
+
+def test_an_oom_kill_is_told_by_the_cgroup_count_not_the_exit_code(tmp_path, monkeypatch):
+    install(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_FLUX_DIR", str(tmp_path / "jobs"))
+    counts = iter([3, 4])
+    executor = FluxExecutor(timeout_s=30, oom=lambda: next(counts))
+    done = executor.execute("c", NAME, job(["sh", "-c", "kill -9 $$"]))
+    assert (done.outcome, done.exit_code) == ("oom-killed", 137)
+    plain = FluxExecutor(timeout_s=30, oom=lambda: 4).execute("c", NAME, job(["sh", "-c", "kill -9 $$"]))
+    assert plain.outcome == "failed-other"
+
+
+def test_the_cgroup_oom_count_is_read_from_memory_events(tmp_path):
+    events = tmp_path / "memory.events"
+    events.write_text("low 0\nhigh 0\nmax 12\noom 2\noom_kill 2\n")
+    assert oom_kills((tmp_path / "missing", events)) == 2
+    assert oom_kills((tmp_path / "missing",)) is None
+
+
+def test_flux_jobs_lines_are_read_with_and_without_an_exception():
+    assert parse_jobs_line("INACTIVE|COMPLETED|0||").returncode == 0
+    failed = parse_jobs_line("INACTIVE|FAILED||alloc|unsatisfiable request")
+    assert failed.returncode is None and failed.exception == "job.exception type=alloc unsatisfiable request"
+
+
+def test_without_a_flux_command_the_receiver_stops_before_taking_jobs(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(LabError, match="no flux command on PATH"):
+        FluxExecutor()

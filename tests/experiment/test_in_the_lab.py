@@ -1,0 +1,242 @@
+"""In the lab: the receiver delivered into each MiniCluster, verify, register into Secrets, collect, report."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compatlab.cli import main
+from compatlab.errors import LabError
+from compatlab.experiment.collect import collect
+from compatlab.experiment.records import read_records
+from compatlab.experiment.session import Target, connect, do_register
+from compatlab.experiment.verify import claims, verify
+from compatlab.kube.access import KubeAccess
+from compatlab.kube.minicluster import install_clients, minicluster
+from compatlab.kube.receiver import configmap, package_zip
+from compatlab.lab.catalogue import pins
+from tests.fake_flux import install as install_flux
+from tests.fake_kube import FakeCore, fake_stream, make_pod
+from tests.rainbow_double import RainbowDouble
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cluster(lab, name):
+    return next(mc for mc in lab.miniclusters if mc.name == name)
+
+
+def pod_like(tmp_path, mc, **overrides):
+    """A lead broker pod that shows exactly what ``mc`` is registered as, unless told otherwise."""
+    os_id, _, version = f"{mc.base.os_vendor}-{mc.base.os_release}".partition("-")
+    facts = dict(arch={"amd64": "x86_64", "arm64": "aarch64"}[mc.arch], os_id=os_id,
+                 version=f"{version}.3" if os_id == "rocky" else version, go=f"go{mc.go_version}",
+                 cores=mc.cores_per_node, memory=mc.memory_gb * 10**9, disk=f"{mc.disk_gb}G",
+                 commands=tuple({"ior": "ior", "hwloc": "lstopo", "lammps": "lmp", "singularity": "singularity",
+                                 "ramble": "ramble"}[p] for p in mc.software if p != "go"))
+    return make_pod(tmp_path, mc.name, **{**facts, **overrides})
+
+
+def kube_for(pods):
+    core = FakeCore(pods)
+    return KubeAccess(core, fake_stream(core)), core
+
+
+def test_a_pod_true_to_its_metadata_agrees(tmp_path, dev_lab):
+    mc = cluster(dev_lab, "rocky9-amd64")
+    kube, core = kube_for([pod_like(tmp_path, mc)])
+    verdict = verify(kube, mc)
+    assert verdict.agrees, verdict.differences
+    assert verdict.observed["arch"] == "amd64" and verdict.observed["memory_gb"] == "2"
+    assert "exec miniclusters/rocky9-amd64-0-abcde sh" in core.calls
+
+
+@pytest.mark.parametrize(("overrides", "field", "observed"), [
+    ({"arch": "aarch64"}, "arch", "arm64"),
+    ({"memory": 1_000_000_000}, "memory_gb", "1"),
+    ({"cores": 2}, "cores_per_node", "2"),
+    ({"go": "go1.15.15"}, "software.go", "1.15.15"),
+    ({"commands": ("ior", "lstopo")}, "software.lammps", "lmp not found"),
+    ({"disk": "1G"}, "disk_gb", "1"),
+    ({"os_id": "ubuntu", "version": "22.04"}, "os", "ubuntu-22.04"),
+])
+def test_a_pod_that_contradicts_its_metadata_is_named(tmp_path, dev_lab, overrides, field, observed):
+    mc = cluster(dev_lab, "rocky9-amd64")
+    kube, _ = kube_for([pod_like(tmp_path, mc, **overrides)])
+    differences = {d.field: d for d in verify(kube, mc).differences}
+    assert field in differences and differences[field].observed == observed
+    assert differences[field].claimed == claims(mc)[field]
+
+
+def test_verify_exits_1_and_register_then_refuses_unless_trusted(tmp_path, dev_lab, capsys, monkeypatch):
+    pods = [pod_like(tmp_path, mc, **({"memory": 2 * 10**9} if mc.name == "lowmem-rocky9-amd64" else {}))
+            for mc in dev_lab.miniclusters]
+    kube, core = kube_for(pods)
+    monkeypatch.setattr(KubeAccess, "connect", classmethod(lambda cls, path: kube))
+    state = tmp_path / "state"
+    assert main(["verify", "--stack", "dev", "--state", str(state)]) == 1
+    printed = capsys.readouterr().out
+    assert "lowmem-rocky9-amd64" in printed and "memory_gb" in printed
+    probe = json.loads((state / "probe.json").read_text())
+    assert probe["lowmem-rocky9-amd64"]["agrees"] is False and probe["rocky9-amd64"]["agrees"] is True
+    scheduler = connect(Target(), state, None)
+    with pytest.raises(LabError, match=r"lowmem-rocky9-amd64: its pods contradict its metadata \(memory_gb 1 vs 2"):
+        do_register(scheduler, dev_lab, state, lambda _: None, kube)
+    assert not any(c.startswith("patch") for c in core.calls)
+    _, done = do_register(scheduler, dev_lab, state, lambda _: None, kube, trust_metadata=True)
+    assert len(done.registered) == 3
+
+
+def test_register_writes_each_clusters_credentials_into_its_secret(tmp_path, dev_lab):
+    kube, core = kube_for([])
+    scheduler = connect(Target(), tmp_path / "state", None)
+    state, _ = do_register(scheduler, dev_lab, tmp_path / "state", lambda _: None, kube)
+    assert sorted(core.secrets) == sorted(f"miniclusters/compatlab-{mc.name}" for mc in dev_lab.miniclusters)
+    for mc in dev_lab.miniclusters:
+        data = core.secrets[f"miniclusters/compatlab-{mc.name}"]["data"]
+        assert base64.b64decode(data["secret"]).decode() == state.clusters[mc.name].secret
+        assert base64.b64decode(data["token"]).decode() == state.clusters[mc.name].token
+
+
+def record(name, cluster_name):
+    return json.dumps({"name": name, "run": name[:8], "level": "none", "workload": "hwloc", "trial": 0,
+                       "cluster": cluster_name, "rainbow_job_id": 1, "executor": "flux", "executor_job_id": "ƒ1",
+                       "start": "2026-11-29T00:00:00Z", "end": "2026-11-29T00:00:01Z", "exit_code": 0,
+                       "outcome": "ok", "evidence": "exit 0", "output_tail": [], "jobspec": "version: 1\n",
+                       "state": "INACTIVE/COMPLETED"}, indent=2) + "\n"
+
+
+def test_collect_copies_each_lead_brokers_records_and_keeps_local_ones(tmp_path, dev_lab):
+    pods = [pod_like(tmp_path / "pods", mc) for mc in dev_lab.miniclusters]
+    for trial, pod in enumerate(pods):
+        name = f"abcdef01.none.hwloc.{trial}"
+        (pod.root / f"tmp/compatlab/results/{name}.json").write_text(record(name, pod.minicluster))
+    # one pod holds a stray file and a record of another cluster: refused, not copied
+    (pods[0].root / "tmp/compatlab/results/notes.json").write_text("{}")
+    (pods[0].root / "tmp/compatlab/results/abcdef01.none.salad.0.json").write_text(
+        record("abcdef01.none.salad.0", "somewhere-else"))
+    pods[2].phase = "Pending"
+    kube, _ = kube_for(pods)
+    local = tmp_path / "results"
+    first = collect(kube, dev_lab, local)
+    assert sorted(first.copied) == ["abcdef01.none.hwloc.0.json", "abcdef01.none.hwloc.1.json"]
+    assert sorted(b.split(": ")[1] for b in first.bad) == ["names cluster somewhere-else and job abcdef01.none.salad.0",
+                                                          "not a compatlab record name"]
+    assert list(first.unreachable) == [pods[2].minicluster] and "Pending" in first.unreachable[pods[2].minicluster]
+    assert [r.cluster for r in read_records(local)] == [pods[0].minicluster, pods[1].minicluster]
+    again = collect(kube, dev_lab, local)
+    assert again.copied == [] and len(again.same) == 2
+
+
+def test_a_local_record_that_differs_is_kept_unless_forced(tmp_path, dev_lab):
+    mc = dev_lab.miniclusters[0]
+    pod = pod_like(tmp_path / "pods", mc)
+    (pod.root / "tmp/compatlab/results/abcdef01.none.hwloc.0.json").write_text(record("abcdef01.none.hwloc.0", mc.name))
+    kube, _ = kube_for([pod])
+    local = tmp_path / "results"
+    local.mkdir()
+    mine = local / "abcdef01.none.hwloc.0.json"
+    mine.write_text("my annotated copy\n")
+    lab = type(dev_lab)(**{**dev_lab.__dict__, "miniclusters": (mc,)})
+    assert collect(kube, lab, local).conflicts == ["abcdef01.none.hwloc.0.json"]
+    assert mine.read_text() == "my annotated copy\n"
+    assert collect(kube, lab, local, force=True).copied == ["abcdef01.none.hwloc.0.json"]
+    assert json.loads(mine.read_text())["cluster"] == mc.name
+
+
+def test_every_minicluster_carries_the_receiver_and_its_credentials_not_a_secret_value(full_lab):
+    for mc in full_lab.miniclusters:
+        container = minicluster(full_lab, mc)["spec"]["containers"][0]
+        assert container["volumes"]["compatlab-receiver"]["configMapName"] == "compatlab-receiver"
+        assert container["volumes"]["compatlab-credentials"]["secretName"] == f"compatlab-{mc.name}"
+        env = container["environment"]
+        assert env["CLUSTER_NAME"] == mc.name and env["COMPATLAB_CLUSTER_SECRET_FILE"].startswith("/var/run/")
+        assert not any("secret" in v.lower() and "/" not in v for v in env.values())
+
+
+def test_the_receiver_zip_fits_a_configmap_and_is_the_same_every_time(full_lab):
+    data = configmap(full_lab, "miniclusters")["binaryData"]["compatlab.zip"]
+    assert len(data) < 1_000_000  # Kubernetes refuses ConfigMaps over 1 MiB
+    assert base64.b64decode(data) == package_zip()
+
+
+def test_the_pods_pins_are_the_locks_pins():
+    lock = dict(line.split("==") for line in (REPO / "requirements.lock").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    lock = {name.lower().replace("_", "-"): version for name, version in lock.items()}
+    for name, version in pins()["clients"].items():
+        assert lock[name.lower()] == version, name
+
+
+def test_the_delivery_script_gives_a_working_compatlab_command(tmp_path, full_lab):
+    """Run the MiniCluster's pre-Flux script here, with the pip steps left out and paths moved into tmp."""
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "compatlab.zip").write_bytes(base64.b64decode(configmap(full_lab, "miniclusters")["binaryData"]
+                                                          ["compatlab.zip"]))
+    script = install_clients()
+    script = "\n".join(line for line in script.splitlines() if "pip" not in line)
+    for old, new in (("/mnt/flux/view/bin/python3.11", sys.executable), ("/opt/compatlab-dist", str(dist)),
+                     ("/opt/compatlab", str(tmp_path / "home")), ("/tmp/compatlab", str(tmp_path / "work")),
+                     ("/usr/local/bin", str(tmp_path / "bin"))):
+        script = script.replace(old, new)
+    (tmp_path / "bin").mkdir()
+    subprocess.run(["sh", "-e", "-c", script], check=True, cwd=tmp_path)
+    # The unpacked copy runs, not the checkout: no PYTHONPATH to the repository, another working directory.
+    env = {"PATH": f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run([str(tmp_path / "bin/compatlab"), "receive", "--help"], capture_output=True, text=True,
+                          env=env, cwd="/")
+    assert done.returncode == 0, done.stderr
+    assert "--executor" in done.stdout
+    stack = str(REPO / "stacks/Pulumi.dev.yaml")
+    origin = subprocess.run([str(tmp_path / "bin/compatlab"), "generate", "--stack", stack, "--out",
+                             str(tmp_path / "gen")], capture_output=True, text=True, env=env, cwd="/")
+    assert origin.returncode == 0, origin.stderr
+
+
+def test_the_seeds_way_receive_in_the_lead_broker_with_flux(tmp_path, dev_lab, capsys, monkeypatch):
+    """Shell into the lead broker, flux proxy, `compatlab receive --executor flux --once`: env says the rest."""
+    double = RainbowDouble(secret="s").start()
+    monkeypatch.setenv("COMPATLAB_RAINBOW_SECRET", "s")
+    state = tmp_path / "laptop"
+    try:
+        assert main(["register", "--stack", "dev", "--rainbow", double.address, "--state", str(state)]) == 0
+        assert main(["submit", "--rainbow", double.address, "--state", str(state), "--level", "arch"]) == 0
+        capsys.readouterr()
+        saved = json.loads((state / "state.json").read_text())["clusters"]
+        for mc in dev_lab.miniclusters:  # each MiniCluster's pod: its own env, its own mounted secret
+            pod = tmp_path / mc.name
+            (pod / "credentials").mkdir(parents=True)
+            (pod / "credentials/secret").write_text(saved[mc.name]["secret"])
+            install_flux(pod / "bin")
+            for key, value in {"CLUSTER_NAME": mc.name, "RAINBOW_HOST": double.address,
+                               "COMPATLAB_STATE": str(pod / "state"), "COMPATLAB_RESULTS": str(pod / "results"),
+                               "COMPATLAB_CLUSTER_SECRET_FILE": str(pod / "credentials/secret"),
+                               "FAKE_FLUX_DIR": str(pod / "flux"), "FAKE_FLUX_SIZE": str(mc.size),
+                               "PATH": f"{pod / 'bin'}{os.pathsep}{os.environ['PATH']}"}.items():
+                monkeypatch.setenv(key, value)
+            assert main(["receive", "--executor", "flux", "--once", "--json"]) == 0
+            got = json.loads(capsys.readouterr().out)
+            assert got["cluster"] == mc.name
+    finally:
+        double.stop()
+    assert double.queued() == []
+    records = [r for mc in dev_lab.miniclusters for r in read_records(tmp_path / mc.name / "results")]
+    assert len(records) == 4 and all(r.executor == "flux" and r.executor_job_id for r in records)
+    # Nothing is installed here: lammps, lstopo and singularity are missing software, with Flux's own message.
+    assert {r.outcome for r in records} <= {"missing-software", "no-gpu"}
+    assert all("No such file or directory" in r.evidence for r in records if r.outcome == "missing-software")
+
+
+def test_a_placeholder_secret_says_to_register_first(tmp_path, capsys, monkeypatch):
+    (tmp_path / "secret").write_text("unregistered\n")
+    monkeypatch.setenv("COMPATLAB_CLUSTER_SECRET_FILE", str(tmp_path / "secret"))
+    code = main(["receive", "--embedded", "--cluster", "c1", "--state", str(tmp_path / "s"),
+                 "--results", str(tmp_path / "r"), "--executor", "local"])
+    assert code == 2 and "still the lab's placeholder" in capsys.readouterr().err
