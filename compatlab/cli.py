@@ -124,11 +124,15 @@ def _simulate(args: argparse.Namespace) -> int:
 # The run loop: register, submit, receive, run, report (compatlab.experiment.session does the work).
 
 def _target(args: argparse.Namespace):
-    from compatlab.experiment.session import Target
+    from compatlab.experiment.session import Target, check_target
 
-    if args.tls_ca and not args.rainbow:
-        raise LabError("--tls-ca", "", "applies to --rainbow only")
-    return Target(args.rainbow, Path(args.tls_ca) if args.tls_ca else None, args.tls_name)
+    target = Target(args.rainbow, Path(args.tls_ca) if args.tls_ca else None, args.tls_name)
+    check_target(target)
+    return target
+
+
+def _notify(message: str) -> None:
+    Console(stderr=True).print(escape(message))
 
 
 def _secret(args: argparse.Namespace) -> str | None:
@@ -163,7 +167,7 @@ def _register(args: argparse.Namespace) -> int:
 
     lab = load_lab(args.stack)
     kube = _kube(args) if args.kubeconfig or args.write_secrets else None
-    scheduler = connect(_target(args), Path(args.state), _secret(args))
+    scheduler = connect(_target(args), Path(args.state), _secret(args), notify=_notify)
     try:
         with _progress(args) as progress:
             task = progress.add_task("register", total=len(lab.miniclusters))
@@ -185,7 +189,7 @@ def _register(args: argparse.Namespace) -> int:
 def _submit(args: argparse.Namespace) -> int:
     from compatlab.experiment.session import bound_state, connect, do_submit
 
-    scheduler = connect(_target(args), Path(args.state), None)
+    scheduler = connect(_target(args), Path(args.state), None, notify=_notify)
     try:
         state = bound_state(Path(args.state), scheduler)
         if args.stack and load_lab(args.stack).stack != state.stack:
@@ -194,25 +198,28 @@ def _submit(args: argparse.Namespace) -> int:
         with _progress(args) as progress:
             task = progress.add_task("submit", total=None)
             done = do_submit(scheduler, state, levels, args.repeats, args.seed, _token(args),
-                             lambda _: progress.advance(task))
+                             lambda _: progress.advance(task), args.resend_unanswered)
     finally:
         scheduler.close()
     result = {"scheduler": state.scheduler, "run": state.run, "planned": done.planned, "placed": done.placed,
-              "rejected": done.rejected, "already": done.skipped}
+              "rejected": done.rejected, "already": done.skipped, "unanswered": done.unanswered}
     print(json.dumps(result, indent=2) if args.json else
           f"{state.scheduler}: run {state.run}: {done.placed} placed, {done.rejected} rejected, "
-          f"{done.skipped} submitted before, of {done.planned} planned")
+          f"{done.skipped} submitted before, of {done.planned} planned"
+          + (f"; {done.unanswered} sent before a crash lost the answer: receive on every cluster (they may be "
+             "queued), then submit again with --resend-unanswered" if done.unanswered else ""))
     return 0
 
 
 def _receive(args: argparse.Namespace) -> int:
-    from compatlab.experiment.session import connect, do_receive, executor_for, read_secret
+    from compatlab.experiment.session import check_cluster, connect, do_receive, executor_for, read_secret
     from compatlab.experiment.state import load_state
 
+    check_cluster(args.cluster)
     secret = read_secret("COMPATLAB_CLUSTER_SECRET", Path(args.cluster_secret_file) if args.cluster_secret_file
                          else None, "cluster secret")
     executor = executor_for(args.executor, load_state(Path(args.state)), args.stack, args.timeout)
-    scheduler = connect(_target(args), Path(args.state), None)
+    scheduler = connect(_target(args), Path(args.state), None, notify=_notify)
     try:
         console = Console(stderr=True)
         total = do_receive(scheduler, Path(args.state), args.cluster, secret, Path(args.results), executor,
@@ -230,17 +237,20 @@ def _receive(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from compatlab.experiment.report import level_table
-    from compatlab.experiment.session import connect, do_run, executor_for, prepare_out
+    from compatlab.experiment.session import check_repeats, connect, do_run, executor_for, prepare_out
 
+    # Everything that can be refused is checked before --out is touched.
     lab = load_lab(args.stack)
+    target, secret, token = _target(args), _secret(args), _token(args)
+    check_repeats(args.repeats)
+    executor = executor_for(args.executor, None, str(lab.source), args.timeout)
     out = Path(args.out)
     prepare_out(out, args.resume, args.force)
-    scheduler = connect(_target(args), out / "state", _secret(args))
+    scheduler = connect(target, out / "state", secret, notify=_notify)
     try:
-        executor = executor_for(args.executor, None, str(lab.source), args.timeout)
         with _progress(args) as progress:
             tasks = {step: progress.add_task(step, total=None) for step in ("register", "submit", "receive")}
-            summary, rows = do_run(scheduler, lab, out, args.repeats, args.seed, _token(args), executor,
+            summary, rows = do_run(scheduler, lab, out, args.repeats, args.seed, token, executor,
                                    lambda step, _: progress.advance(tasks[step]))
     finally:
         scheduler.close()
@@ -293,11 +303,12 @@ def _collect(args: argparse.Namespace) -> int:
         task = progress.add_task("collect", total=len(lab.miniclusters))
         done = collect(kube, lab, Path(args.results), args.force, lambda _: progress.advance(task))
     result = {"copied": len(done.copied), "same": len(done.same), "conflicts": done.conflicts, "bad": done.bad,
-              "unreachable": done.unreachable, "out": args.results}
+              "unreachable": done.unreachable, "duplicates": done.duplicates, "out": args.results}
     print(json.dumps(result, indent=2) if args.json else
           f"{lab.stack}: {len(done.copied)} records copied to {args.results}, {len(done.same)} already there"
           + "".join(f"\n  {escape(m)}: not collected: {escape(why)}" for m, why in sorted(done.unreachable.items()))
-          + "".join(f"\n  refused {escape(b)}" for b in done.bad))
+          + "".join(f"\n  refused {escape(b)}" for b in done.bad)
+          + "".join(f"\n  duplicate: {escape(d)} (the first record is kept)" for d in done.duplicates))
     if done.conflicts:
         raise LabError(args.results, "", f"{len(done.conflicts)} local records differ from the lab's and were kept "
                        f"({', '.join(done.conflicts[:3])}{'...' if len(done.conflicts) > 3 else ''}); allowed: "
@@ -337,7 +348,8 @@ def _scheduler_options(cmd: argparse.ArgumentParser, *, state: bool = True, secr
     where.add_argument("--rainbow", metavar="HOST:PORT", default=host,
                        help="rainbow's address (stack output rainbowEndpoint" + ("; default $RAINBOW_HOST)" if env
                                                                                  else ")"))
-    where.add_argument("--embedded", action="store_true", help="the embedded scheduler, state kept in --state")
+    where.add_argument("--embedded", action="store_true",
+                       help="the embedded scheduler: no server, its queues kept in the state directory")
     cmd.add_argument("--tls-ca", metavar="FILE", help="TLS with this CA (the stack output rainbowCaCertificate)")
     cmd.add_argument("--tls-name", metavar="NAME", help="the name the certificate is for (default rainbow)")
     if state:
@@ -352,6 +364,16 @@ def _scheduler_options(cmd: argparse.ArgumentParser, *, state: bool = True, secr
                          help="rainbow's global token (else $COMPATLAB_RAINBOW_TOKEN), for clusters without one")
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 7 * 24 * 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; allowed: more than 0, at most a week (604800)")
+    return value
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -361,12 +383,14 @@ def _positive(text: str) -> int:
 
 def _command(sub, name: str, help: str, run, *, stack: bool = True, out: str | None = None,
              json_help: str | None = None) -> argparse.ArgumentParser:
-    cmd = sub.add_parser(name, help=help)
+    cmd = sub.add_parser(name, help=help, allow_abbrev=False)  # --secret must never pass for --secret-file
     if stack:
         cmd.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<name>.yaml) or file")
     if out:
-        cmd.add_argument("--out", required=out == "required", help="output directory (replaced whole)"
-                         + ("" if out == "required" else f"; default {out}"))
+        what = ("the run's directory: state/, results/, report/ (kept; --resume finishes it, --force starts over)"
+                if name == "run" else "output directory (replaced whole)")
+        cmd.add_argument("--out", required=out == "required", help=what + ("" if out == "required" else
+                                                                            f"; default {out}"))
     if json_help:
         cmd.add_argument("--json", action="store_true", help=json_help)
     cmd.set_defaults(run=run)
@@ -378,7 +402,7 @@ def parser() -> argparse.ArgumentParser:
 
     Raises nothing; parsing bad arguments exits with ``SystemExit`` (2).
     """
-    top = argparse.ArgumentParser(prog="compatlab", description="The compatibility experiment.")
+    top = argparse.ArgumentParser(prog="compatlab", description="The compatibility experiment.", allow_abbrev=False)
     sub = top.add_subparsers(dest="command", required=True)
     _command(sub, "generate", "write rainbow metadata and jobspecs per level for a stack", _generate, out="required")
     match = _command(sub, "match", "which registered clusters satisfy each jobspec, and why not", _match,
@@ -408,6 +432,8 @@ def parser() -> argparse.ArgumentParser:
     which = subm.add_mutually_exclusive_group(required=True)
     which.add_argument("--level", action="append", metavar="LEVEL", help="a level to submit (repeatable)")
     which.add_argument("--all-levels", action="store_true", help="every level")
+    subm.add_argument("--resend-unanswered", action="store_true",
+                      help="send again what a crash left unanswered (after receiving on every cluster)")
     _trials(subm)
     rec = _command(sub, "receive", "receive a cluster's jobs, run them, write a record per job", _receive,
                    stack=False, json_help="print the counts as JSON")
@@ -424,7 +450,8 @@ def parser() -> argparse.ArgumentParser:
     once = rec.add_mutually_exclusive_group()
     once.add_argument("--once", action="store_true", help="receive what is queued now, run it, stop (default)")
     once.add_argument("--loop", action="store_true", help="keep receiving until Ctrl-C")
-    rec.add_argument("--interval", type=float, default=5.0, help="seconds between receives with --loop (default 5)")
+    rec.add_argument("--interval", type=_seconds, default=5.0,
+                     help="seconds between receives with --loop (default 5)")
     run = _command(sub, "run", "the whole loop on one machine: register, submit all levels, receive, report", _run,
                    out="required", json_help="print the summary and per-level rows as JSON")
     _scheduler_options(run, state=False, secret=True, token=True)
@@ -450,7 +477,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _trials(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--repeats", type=_positive, default=1, help="submissions of each jobspec per level (default 1)")
+    cmd.add_argument("--repeats", type=_positive, default=10,
+                     help="submissions of each jobspec per level (default 10, as simulate)")
     cmd.add_argument("--seed", type=int, default=0, help="seed of the embedded scheduler's random pick (default 0)")
 
 
@@ -458,7 +486,7 @@ def _executor(cmd: argparse.ArgumentParser, flux: bool = True) -> None:
     cmd.add_argument("--executor", choices=("simulated", "local", "flux")[: 3 if flux else 2], default="simulated",
                      help="simulated: the outcome model's answer; local: run the task's command here"
                           + ("; flux: run it on this MiniCluster's Flux (in a Flux shell)" if flux else ""))
-    cmd.add_argument("--timeout", type=float, default=600.0, help="seconds a local job may run (default 600)")
+    cmd.add_argument("--timeout", type=_seconds, default=600.0, help="seconds a job may run (default 600)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -480,6 +508,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("compatlab: interrupted", file=sys.stderr)
         return 130
+    except OSError as err:  # the disk or a path the user gave: one line, the file and why
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"compatlab: error: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `compatlab ... | head`: the reader left, nothing is wrong
         sys.stderr.close()
         return 0

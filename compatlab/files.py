@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import glob
 import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import yaml
 
+from .errors import LabError
+
 MARKER = ".compatlab"
+STALE_S = 60.0  # a temp file this old (seconds) was left by a killed writer
 
 
 def dump_json(doc: object) -> bytes:
@@ -54,7 +61,8 @@ def write_file(path: Path, data: bytes, mode: int | None = None) -> None:
     an ordinary ``open()`` would (0644 under the usual 022). Credentials pass
     0o600. Creates missing parent directories; raises ``OSError`` and leaves no
     temp file behind. After a kill at any instant the path holds the old bytes or
-    the new ones, never a mix.
+    the new ones, never a mix; the temp file a kill leaves is removed by the next
+    write of the same file once it is a minute old.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -68,6 +76,33 @@ def write_file(path: Path, data: bytes, mode: int | None = None) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    for left in path.parent.glob(f".{glob.escape(path.name)}.*"):
+        with contextlib.suppress(OSError):
+            if time.time() - left.stat().st_mtime > STALE_S:
+                left.unlink()
+
+
+def _parse_events(data: bytes) -> tuple[list[dict], int]:
+    """Whole JSON-object lines from the start of ``data``, and how many bytes they took; a torn line ends it."""
+    events, good = [], 0
+    for line in data.splitlines(keepends=True):
+        try:
+            event = json.loads(line) if line.endswith(b"\n") else None
+        except ValueError:
+            event = None
+        if not isinstance(event, dict):
+            break
+        events.append(event)
+        good += len(line)
+    return events, good
+
+
+def read_events(path: Path) -> list[dict]:
+    """The events of a journal file, read without opening it for writing (``[]`` when it does not exist)."""
+    try:
+        return _parse_events(path.read_bytes())[0]
+    except FileNotFoundError:
+        return []
 
 
 class Journal:
@@ -77,6 +112,8 @@ class Journal:
     ``O_APPEND``, then an ``fsync``: a killed process leaves every appended event
     whole (a write is not interrupted part-way by a signal). A line torn by a crash
     of the machine itself is dropped on the next open, with everything after it.
+    One writer at a time: ``lock`` keeps others out for good, ``wait_lock`` and
+    ``unlock`` around ``refresh`` and ``append`` let several processes share it.
     ``mode`` applies when the file is created (0o600: events may name clusters and
     jobs). Raises ``OSError``.
     """
@@ -84,28 +121,46 @@ class Journal:
     def __init__(self, path: Path, mode: int = 0o600) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.events: list[dict] = []
-        good = 0
-        if path.exists():
-            data = path.read_bytes()
-            for line in data.splitlines(keepends=True):
-                try:
-                    event = json.loads(line) if line.endswith(b"\n") else None
-                except ValueError:
-                    event = None
-                if not isinstance(event, dict):
-                    break
-                self.events.append(event)
-                good += len(line)
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
-        if path.stat().st_size != good:
+        self.events, good = _parse_events(path.read_bytes() if path.exists() else b"")
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, mode)
+        self._read = good
+        if os.fstat(self._fd).st_size != good:
             os.ftruncate(self._fd, good)  # drop a torn tail so the next event starts a line
+
+    def lock(self, busy: str) -> None:
+        """Hold an exclusive lock on the journal until it is closed; ``LabError(busy)`` if another process has it."""
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LabError(self.path, "", f"{busy}; allowed: one process at a time") from None
+
+    def wait_lock(self) -> None:
+        """Wait for the exclusive lock (a short write by another process), then read what it appended."""
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self.refresh()
+
+    def unlock(self) -> None:
+        """Release the lock."""
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def refresh(self) -> list[dict]:
+        """Read events other processes appended since this journal last read; returns them (also in ``events``)."""
+        size = os.fstat(self._fd).st_size
+        if size <= self._read:
+            return []
+        data = os.pread(self._fd, size - self._read, self._read)
+        new, good = _parse_events(data)
+        self.events += new
+        self._read += good
+        return new
 
     def append(self, event: dict) -> None:
         """Write one event (a JSON object) as a line, and sync it to disk before returning."""
-        os.write(self._fd, (json.dumps(event, sort_keys=True, separators=(",", ":")) + "\n").encode())
+        line = (json.dumps(event, sort_keys=True, separators=(",", ":")) + "\n").encode()
+        os.write(self._fd, line)
         os.fsync(self._fd)
         self.events.append(event)
+        self._read += len(line)
 
     def close(self) -> None:
         """Close the file; the journal may be opened again later."""
@@ -116,19 +171,38 @@ class NotOurs(Exception):
     """The output directory is a file, or holds files compatlab did not write. The CLI exits 2."""
 
 
+def _command(what: str) -> str:
+    parts = what.split()
+    return parts[1] if len(parts) > 1 and parts[0] == "compatlab" else what
+
+
+def written_by(directory: Path) -> str | None:
+    """The compatlab command whose output ``directory`` holds (``generate``, ``run``...), from its marker file."""
+    try:
+        return _command((directory / MARKER).read_text())
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def replace_tree(out: Path, files: dict[str, bytes], what: str) -> None:
     """Make ``out`` hold exactly ``files`` (relative path -> bytes), swapped in whole.
 
     The tree is written to a staging directory beside ``out`` and renamed into
-    place; ``what`` (the command) goes into the marker file. Raises ``NotOurs`` for a
-    file, or a non-empty directory that compatlab did not write, so ``--out .``
-    cannot wipe a checkout.
+    place; ``what`` (the command line) goes into the marker file. Raises ``NotOurs``
+    for a file, a non-empty directory that compatlab did not write (so ``--out .``
+    cannot wipe a checkout), or the output of another compatlab command (so a
+    report cannot replace a run and its credentials).
     """
     out = out.resolve()
     if out.exists() and not out.is_dir():
         raise NotOurs(f"{out} is a file, not a directory; choose a directory")
     if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
         raise NotOurs(f"{out} is not empty and was not written by compatlab; choose another directory")
+    writer = written_by(out)
+    if writer is not None and writer != _command(what):
+        # A run holds credentials rainbow never gives again: never replace one with a report or a simulation.
+        raise NotOurs(f"{out} holds the output of compatlab {writer}, not of compatlab {_command(what)}; "
+                      "choose another directory")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
     try:

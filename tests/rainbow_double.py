@@ -45,11 +45,12 @@ class RainbowDouble(rainbow_pb2_grpc.RainbowSchedulerServicer, memory_pb2_grpc.M
         self.address = ""
 
     # --- control -------------------------------------------------------------------------
-    def start(self) -> RainbowDouble:
+    def start(self, port: int = 0) -> RainbowDouble:
+        """Serve on 127.0.0.1:``port`` (0: any free port); a new double on an old port is a restarted rainbow."""
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         rainbow_pb2_grpc.add_RainbowSchedulerServicer_to_server(self, self.server)
         memory_pb2_grpc.add_MemoryGraphServicer_to_server(self, self.server)
-        port = self.server.add_insecure_port("127.0.0.1:0")
+        port = self.server.add_insecure_port(f"127.0.0.1:{port}")
         self.server.start()
         self.address = f"127.0.0.1:{port}"
         return self

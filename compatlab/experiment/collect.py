@@ -38,7 +38,9 @@ TAR_B64 = ('cd "$1" 2>/dev/null || exit 0; find . -maxdepth 1 -type f -name "*.j
 class Collected:
     """What ``collect`` did: records ``copied``, already ``same`` locally, ``conflicts`` kept, ``bad`` ones refused.
 
-    ``unreachable`` maps a MiniCluster to why its lead broker could not be read.
+    ``unreachable`` maps a MiniCluster to why its lead broker could not be read;
+    ``duplicates`` names jobs that ran on two clusters (a submission queued twice):
+    the first record is kept, the second is not copied.
     """
 
     copied: list[str] = field(default_factory=list)
@@ -46,6 +48,7 @@ class Collected:
     conflicts: list[str] = field(default_factory=list)
     bad: list[str] = field(default_factory=list)
     unreachable: dict[str, str] = field(default_factory=dict)
+    duplicates: list[str] = field(default_factory=list)
 
 
 def _records(payload: str) -> list[tuple[str, bytes]]:
@@ -81,6 +84,13 @@ def _parse(name: str, data: bytes, cluster: str) -> str | None:
     return None
 
 
+def _cluster_of(path: Path) -> str | None:
+    try:
+        return str(json.loads(path.read_text())["cluster"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def collect(kube: Any, lab: Lab, results: Path, force: bool = False,
             tick: Callable[[str], None] = lambda _: None) -> Collected:
     """Copy every MiniCluster's records into ``results``. ``kube`` is a ``KubeAccess``.
@@ -107,7 +117,10 @@ def collect(kube: Any, lab: Lab, results: Path, force: bool = False,
                 done.bad.append(f"{mc.name}:{name}: {why}")
                 continue
             local = results / name
-            if local.exists() and local.read_bytes() == data:
+            other = _cluster_of(local)
+            if other is not None and other != mc.name:
+                done.duplicates.append(f"{name} ran on {other} and on {mc.name}")
+            elif local.exists() and local.read_bytes() == data:
                 done.same.append(name)
             elif local.exists() and not force:
                 done.conflicts.append(name)

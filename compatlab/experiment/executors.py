@@ -59,8 +59,8 @@ class Executor(Protocol):
 class SimulatedExecutor:
     """The outcome model's answer, from the lab's declared properties; nothing runs.
 
-    Raises ``KeyError`` for a cluster or workload the lab does not have (the
-    receiver turns it into a ``failed-other`` record naming it).
+    A cluster or workload the lab does not have gives a ``failed-other``
+    execution naming it. Raises nothing.
     """
 
     name = "simulated"

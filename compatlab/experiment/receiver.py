@@ -3,10 +3,14 @@
 rainbow hands a job over for good once it is accepted (``AcceptJobs`` deletes
 it), so every job is written to the cluster's receive journal before it is
 accepted, and run only after. Killed at any instant, a receiver started again
-finds each job either still queued (received again, recognised by its id) or in
-its journal (run now if it has no record yet): none is lost, none runs twice. A
-second job under a name already received (a submission repeated after a lost
-answer) is accepted, not run, and counted as a duplicate.
+finds each job either still queued (received again, recognised by its id and
+name) or in its journal (run now if it has no record yet): none is lost, none
+runs twice. A second job under a name already received in the same journal
+directory (a submission repeated after a lost answer), on this cluster or
+another, is accepted, not run, and counted as a duplicate; receivers with
+journals in different directories (one per MiniCluster) cannot see each other,
+and ``collect`` names such a duplicate when it meets the second record. One
+receiver per cluster and directory at a time: a second one stops with a line.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from compatlab.scheduler.interface import Scheduler
 
 from .executors import Executor
 from .records import JobName, ResultRecord, parse_name, record_path, write_record
-from .state import received_journal
+from .state import read_events, received_journal
 
 
 @dataclass(frozen=True)
@@ -45,21 +49,26 @@ def receive_round(scheduler: Scheduler, journal_dir: Path, cluster: str, secret:
     """
     journal = received_journal(journal_dir, cluster)
     try:
-        kept = {e["job_id"]: e for e in journal.events if e["event"] == "received"}
-        names = {e["name"] for e in kept.values()}
+        journal.lock(f"another receiver for cluster {cluster} is using {journal_dir}")
+        # A job is its (id, name): a rainbow restarted with a fresh database numbers jobs from 1 again.
+        kept = {(e["job_id"], e["name"]): e for e in journal.events if e["event"] == "received"}
+        seen = {(e["job_id"], e["name"]) for e in journal.events if e["event"] == "duplicate"}
+        names = {name for _, name in kept} | other_clusters_names(journal_dir, cluster)
         new = duplicates = 0
         jobs = scheduler.receive(cluster, secret, max_jobs)
         for job in jobs:
-            if job.job_id in kept:
+            key = (job.job_id, job.name)
+            if key in kept or key in seen:
                 continue  # kept before a crash, not yet accepted
-            if job.name in names:
+            if job.name in names:  # submitted twice: the first copy runs, here or on another cluster
                 journal.append({"event": "duplicate", "job_id": job.job_id, "name": job.name, "cluster": cluster})
+                seen.add(key)
                 duplicates += 1
                 continue
             event = {"event": "received", "job_id": job.job_id, "name": job.name, "cluster": cluster,
                      "jobspec": job.jobspec}
             journal.append(event)
-            kept[job.job_id] = event
+            kept[key] = event
             names.add(job.name)
             new += 1
         if jobs:
@@ -67,7 +76,7 @@ def receive_round(scheduler: Scheduler, journal_dir: Path, cluster: str, secret:
             scheduler.accept(cluster, secret, ids)
             journal.append({"event": "accepted", "job_ids": ids, "cluster": cluster})
         written = 0
-        for job_id, event in sorted(kept.items()):
+        for (job_id, _), event in sorted(kept.items()):
             if record_path(results, event["name"]).exists():
                 continue
             record = run_job(executor, cluster, job_id, event["name"], event["jobspec"])
@@ -78,6 +87,15 @@ def receive_round(scheduler: Scheduler, journal_dir: Path, cluster: str, secret:
         return Received(new, duplicates, written)
     finally:
         journal.close()
+
+
+def other_clusters_names(journal_dir: Path, cluster: str) -> set[str]:
+    """Names received by the other clusters' receivers that keep their journals in ``journal_dir``."""
+    names: set[str] = set()
+    for path in journal_dir.glob("received-*.jsonl"):
+        if path.name != f"received-{cluster}.jsonl":
+            names |= {e["name"] for e in read_events(path) if e["event"] == "received"}
+    return names
 
 
 def run_job(executor: Executor, cluster: str, job_id: int, name: str, jobspec: str) -> ResultRecord:

@@ -147,10 +147,11 @@ def level_table(title: str, rows: list[Row], extra: tuple[str, str] | None = Non
     for r in rows:
         failed = ", ".join(f"{n} {mode}" for mode, n in r["placed_failed"].items() if n) or "-"
         rejected = f"{r['rejected']}" + (f" ({r['rejected_runnable']} runnable!)" if r["rejected_runnable"] else "")
-        if r.get("pending"):
-            rejected += f", {r['pending']} pending"
+        open_jobs = r.get("pending", 0) + r.get("not_submitted", 0)
+        jobs = f"{r['jobs']} ({open_jobs} open)" if open_jobs else str(r["jobs"])
         precision = "-" if r["match_precision"] is None else f"{r['match_precision']:.0%}"
-        cells = [r["level"], str(r["jobs"]), str(r["placed_ok"]), failed, rejected, f"{r['accuracy']:.0%}", precision]
+        accuracy = f"{r['accuracy']:.0%}" if r.get("decided", r["jobs"]) else "-"
+        cells = [r["level"], jobs, str(r["placed_ok"]), failed, rejected, accuracy, precision]
         if extra:
             cells.append("\n".join(_describe(d) for d in r[extra[1]]) or "-")
         table.add_row(*(escape(c) for c in cells))
@@ -192,7 +193,8 @@ def run_report_files(title: str, summary: dict[str, Any], joined: list[Joined],
 def confusion_table(confusion: dict[str, dict[str, int]]) -> Table:
     """Predicted mode (rows) against observed mode (columns), counts of placed jobs with a record."""
     observed = sorted({o for row in confusion.values() for o in row})
-    table = Table(title="predicted (rows) vs observed (columns)")
+    table = Table(title="predicted (rows) vs observed (columns)" if confusion else
+                  "predicted vs observed: no placed job has a record yet")
     table.add_column("predicted")
     for o in observed:
         table.add_column(escape(o), justify="right")

@@ -80,7 +80,9 @@ def join(lab: Lab, files: dict[str, bytes], state: RunState, planned: list[Plann
         runnable = tuple(sorted(n for n, f in here.items() if f.ok))
         event, record = events.get(name), by_name.get(name)
         cluster = record.cluster if record else (event or {}).get("cluster") or received.get(name)
-        matches = tuple((event or {}).get("matches") or (() if event else embedded))
+        # What the scheduler matched; a job received before its answer was journalled has the embedded
+        # matcher's answer, and one never submitted has none.
+        matches = tuple(event["matches"]) if event else (embedded if cluster else ())
         if record:
             observed, evidence, code = record.outcome, record.evidence, record.exit_code
         elif event and event["event"] == "rejected":
@@ -99,15 +101,26 @@ def join(lab: Lab, files: dict[str, bytes], state: RunState, planned: list[Plann
 
 
 def level_rows(lab: Lab, joined: list[Joined]) -> list[dict[str, Any]]:
-    """Per level, ``simulate --json``'s row plus ``pending`` and ``placed_where_embedded_rejects``."""
+    """Per level, ``simulate --json``'s row plus what only a run has.
+
+    ``jobs`` counts every planned job; ``decided`` those with an outcome (a record
+    or a rejection), over which accuracy and the failure counts are taken;
+    ``pending`` those placed without a record yet; ``not_submitted`` the rest;
+    ``placed_where_embedded_rejects`` where the scheduler placed a job the
+    embedded matcher refuses, and why. For a finished run, the rows equal
+    ``simulate``'s when the scheduler is the embedded one.
+    """
     fates = {w.name: {mc.name: outcome(w, mc) for mc in lab.miniclusters} for w in lab.workloads}
     rows = []
     for level in lab.levels:
         mine = [j for j in joined if j.level == level.name]
+        decided = [j for j in mine if j.observed not in (PENDING, NOT_SUBMITTED)]
         records = [JobRecord(j.level, j.workload, j.trial, f"jobspecs/{j.level}/{j.workload}.yaml", j.matches,
-                             j.cluster, j.observed, j.evidence, j.runnable_on, ()) for j in mine]
+                             j.cluster, j.observed, j.evidence, j.runnable_on, ()) for j in decided]
         row = asdict(summarise(level.name, records, fates))
-        row["pending"] = sum(1 for j in mine if j.observed in (PENDING, NOT_SUBMITTED))
+        row["jobs"], row["decided"] = len(mine), len(decided)
+        row["pending"] = sum(1 for j in mine if j.observed == PENDING)
+        row["not_submitted"] = sum(1 for j in mine if j.observed == NOT_SUBMITTED)
         refused = Counter((j.workload, j.cluster, j.embedded_rejects) for j in mine if j.embedded_rejects)
         row["placed_where_embedded_rejects"] = [
             {"workload": w, "cluster": c, "reason": why, "jobs": n} for (w, c, why), n in sorted(refused.items())]

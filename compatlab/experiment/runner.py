@@ -88,6 +88,12 @@ def register(scheduler: Scheduler, lab: Lab, files: dict[str, bytes], state: Run
             reused.append(mc.name)
         else:
             assert answer.credentials is not None
+            if mc.name in state.clusters:
+                # The scheduler forgot this cluster (a rainbow restarted with a new database): the jobs it
+                # had queued there are gone, so they must be submitted again.
+                journal = state.submissions()
+                journal.append({"event": "forgotten", "cluster": mc.name})
+                journal.close()
             state.clusters[mc.name] = ClusterState(answer.credentials.token, answer.credentials.secret)
             state.save()
             registered.append(mc.name)
@@ -111,40 +117,72 @@ def register(scheduler: Scheduler, lab: Lab, files: dict[str, bytes], state: Run
 
 @dataclass(frozen=True)
 class Submitted:
-    """What ``submit`` did: ``placed`` and ``rejected`` now, ``skipped`` (done before), ``planned`` in all."""
+    """What ``submit`` did: ``placed`` and ``rejected`` now, ``skipped`` (done before), ``planned`` in all.
+
+    ``unanswered``: submissions sent before a crash whose answer never came, and
+    not resent (they may be queued: receive first, or resend them on purpose).
+    """
 
     planned: int
     placed: int
     rejected: int
     skipped: int
+    unanswered: int = 0
 
 
-def submitted_names(state: RunState) -> set[str]:
-    """Names already submitted: placed or rejected in the journal, or received by a cluster."""
+def submission_status(state: RunState) -> tuple[set[str], set[str]]:
+    """(names submitted for good, names sent whose answer was lost), from the journals.
+
+    Submitted: placed or rejected, or received by a cluster; a placement on a
+    cluster the scheduler later forgot (``forgotten``) counts only if it was received.
+    """
     journal = state.submissions()
     try:
-        done = {e["name"] for e in journal.events if e["event"] in ("placed", "rejected")}
+        events = list(journal.events)
     finally:
         journal.close()
-    return done | set(state.received_names())
+    received = state.received_names()
+    placed: dict[str, str | None] = {}
+    sending: set[str] = set()
+    for event in events:
+        kind = event["event"]
+        if kind == "sending":
+            sending.add(event["name"])
+        elif kind in ("placed", "rejected"):
+            placed[event["name"]] = event.get("cluster")
+            sending.discard(event["name"])
+        elif kind == "forgotten":
+            lost = {n for n, c in placed.items() if c == event["cluster"] and n not in received}
+            for name in lost:
+                del placed[name]
+    done = set(placed) | set(received)
+    return done, sending - done
 
 
 def submit(scheduler: Scheduler, files: dict[str, bytes], state: RunState, planned: list[Planned],
-           global_token: str | None = None, tick: Tick = _quiet) -> Submitted:
+           global_token: str | None = None, tick: Tick = _quiet, resend_unanswered: bool = False) -> Submitted:
     """Submit each planned job not yet submitted: ``Satisfy``, then ``SubmitJob`` to the matching clusters.
 
     A jobspec no cluster satisfies is journalled ``rejected`` and never reaches
     ``SubmitJob``, as rainbow's client does. Tokens come from the state, else the
-    scheduler's global token. Raises ``SchedulerError``; everything journalled stays.
+    scheduler's global token. A submission whose answer was lost in a crash may be
+    queued already: it is resent only with ``resend_unanswered`` (``run`` receives
+    on every cluster first, so what is still unanswered then was never queued).
+    Raises ``SchedulerError``; everything journalled stays.
     """
-    done = submitted_names(state)
+    done, unanswered = submission_status(state)
     journal = state.submissions()
-    placed = rejected = skipped = 0
+    journal.lock("another submit is using this state")
+    placed = rejected = skipped = held_back = 0
     try:
         for job in planned:
             name = str(job.name)
             if name in done:
                 skipped += 1
+                tick(name)
+                continue
+            if name in unanswered and not resend_unanswered:
+                held_back += 1
                 tick(name)
                 continue
             doc: dict[str, Any] = yaml.safe_load(files[job.jobspec])
@@ -167,7 +205,7 @@ def submit(scheduler: Scheduler, files: dict[str, bytes], state: RunState, plann
             tick(name)
     finally:
         journal.close()
-    return Submitted(len(planned), placed, rejected, skipped)
+    return Submitted(len(planned), placed, rejected, skipped, held_back)
 
 
 def _token(state: RunState, cluster: str, global_token: str | None) -> str | None:

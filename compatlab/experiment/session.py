@@ -11,6 +11,7 @@ locally, and the rainbow behind the lab's Ingress.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from compatlab.errors import LabError
-from compatlab.files import MARKER, replace_tree, umask, write_file
+from compatlab.files import MARKER, replace_tree, umask, write_file, written_by
 from compatlab.formats.generate import generate
 from compatlab.kube.receiver import PLACEHOLDER
 from compatlab.lab.model import Lab
@@ -34,9 +35,10 @@ from .records import ResultRecord, read_records
 from .report import run_report_files
 from .results import confusion, join, level_rows
 from .runner import Registered, Submitted, plan, register, submit
-from .state import RunState, load_state, open_state
+from .state import RunState, load_state, new_run_id, open_state
 
 EMBEDDED_STORE = "embedded.jsonl"
+EMBEDDED = "embedded"
 MAX_REPEATS = 1000  # submissions of one jobspec per level; more says nothing a larger seed set would not
 Tick = Callable[[str], None]
 
@@ -72,17 +74,43 @@ def read_secret(env: str, file: Path | None, what: str) -> str | None:
     return os.environ.get(env) or None
 
 
+CLUSTER = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")  # the lab schema's name, a DNS label
+ADDRESS = re.compile(r"(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(?P<port>[0-9]{1,5})")
+
+
+def check_cluster(cluster: str) -> None:
+    """Refuse a cluster name rainbow would misread or that would leave the state directory (``LabError``)."""
+    if not CLUSTER.fullmatch(cluster):
+        raise LabError("--cluster", "", f"{cluster[:80]!r} is not a minicluster name; allowed: lowercase letters, "
+                       "digits and hyphens (rainbow looks names up with SQL LIKE, where _ and % are wildcards)")
+
+
+def check_target(target: Target) -> None:
+    """Refuse, before anything is written, an address that is not ``HOST:PORT`` or a CA that is not a PEM file.
+
+    Raises ``LabError`` naming the flag and what is allowed.
+    """
+    if target.rainbow is None:
+        if target.tls_ca:
+            raise LabError("--tls-ca", "", "applies to --rainbow only")
+        return
+    m = ADDRESS.fullmatch(target.rainbow)
+    if m is None or not 1 <= int(m["port"]) <= 65535:
+        raise LabError("--rainbow", "", f"{target.rainbow[:80]!r} is not HOST:PORT; allowed: a host name or IP and "
+                       "a port 1-65535, e.g. 127.0.0.1:50051 or the stack output rainbowEndpoint")
+    if target.tls_ca:
+        Endpoint(target.rainbow, target.tls_ca, target.tls_name).channel().close()
+
+
 def connect(target: Target, state_dir: Path, secret: str | None, timeout_s: float = 30.0,
-            retry: Retry | None = None) -> Scheduler:
+            retry: Retry | None = None, notify: Callable[[str], None] = lambda _: None) -> Scheduler:
     """The scheduler to talk to: embedded (its store in ``state_dir``) or rainbow over gRPC."""
+    check_target(target)
     if target.rainbow is None:
         state_dir.mkdir(parents=True, exist_ok=True)
         return EmbeddedScheduler(state_dir / EMBEDDED_STORE)
-    if ":" not in target.rainbow:
-        raise LabError("--rainbow", "", f"{target.rainbow!r} is not HOST:PORT; allowed: e.g. 127.0.0.1:50051, "
-                       "or the stack output rainbowEndpoint")
     endpoint = Endpoint(target.rainbow, target.tls_ca, target.tls_name)
-    return RainbowScheduler(endpoint, secret, timeout_s, retry or Retry())
+    return RainbowScheduler(endpoint, secret, timeout_s, retry or Retry(), notify=notify)
 
 
 def do_register(scheduler: Scheduler, lab: Lab, state_dir: Path, tick: Tick, kube: Any = None,
@@ -124,10 +152,13 @@ def bound_state(state_dir: Path, scheduler: Scheduler) -> RunState:
 
 
 def do_submit(scheduler: Scheduler, state: RunState, levels: list[str] | None, repeats: int, seed: int,
-              global_token: str | None, tick: Tick) -> Submitted:
-    """Submit every planned job of ``levels`` (None: all), ``repeats`` times each; resumes where it stopped."""
+              global_token: str | None, tick: Tick, resend_unanswered: bool = False) -> Submitted:
+    """Submit every planned job of ``levels`` (None: all), ``repeats`` times each; resumes where it stopped.
+
+    Submissions whose answer a crash lost are resent only with ``resend_unanswered``.
+    """
     lab = load_lab(state.stack_file)
-    _check_repeats(repeats)
+    check_repeats(repeats)
     known = [lv.name for lv in lab.levels]
     for name in levels or ():
         if name not in known:
@@ -138,14 +169,15 @@ def do_submit(scheduler: Scheduler, state: RunState, levels: list[str] | None, r
     state.seed, state.repeats = seed, repeats
     state.save()
     planned = [p for p in plan(lab, state.run, repeats) if levels is None or p.name.level in levels]
-    return submit(scheduler, generate(lab), state, planned, global_token, tick)
+    return submit(scheduler, generate(lab), state, planned, global_token, tick, resend_unanswered)
 
 
 def _journalled(state: RunState) -> bool:
     return (state.directory / "submissions.jsonl").exists()
 
 
-def _check_repeats(repeats: int) -> None:
+def check_repeats(repeats: int) -> None:
+    """Refuse a number of repeats outside 1..MAX_REPEATS with a ``LabError``."""
     if not 1 <= repeats <= MAX_REPEATS:
         raise LabError("--repeats", "", f"{repeats} is not allowed; allowed: 1 to {MAX_REPEATS}")
 
@@ -156,6 +188,9 @@ EXECUTORS = ("simulated", "local", "flux")
 def executor_for(kind: str, state: RunState | None, stack: str | None, timeout_s: float) -> Executor:
     """The executor called ``kind``: ``simulated`` (needs the lab: ``stack`` or the state's), ``local`` or ``flux``."""
     if kind == "simulated":
+        if stack and state and load_lab(stack).stack != state.stack:
+            raise LabError("--stack", "", f"{stack!r} is not the stack of this state ({state.stack}); allowed: "
+                           f"{state.stack}, or no --stack")
         source = stack or (state.stack_file if state else None)
         if source is None:
             raise LabError("--executor", "", "simulated needs the lab: pass --stack, or a --state that register wrote")
@@ -179,6 +214,7 @@ def do_receive(scheduler: Scheduler, state_dir: Path, cluster: str, secret: str 
     else that state's. Raises ``LabError`` when there is neither, or when the
     state belongs to another scheduler.
     """
+    check_cluster(cluster)
     state = load_state(state_dir)
     if state is not None and state.scheduler != scheduler.endpoint:
         raise LabError(state.path, "scheduler", f"this state belongs to {state.scheduler!r}, not "
@@ -213,7 +249,8 @@ def prepare_out(out: Path, resume: bool, force: bool) -> None:
 
     Refuses, with a ``LabError``, a directory that holds an earlier run unless
     ``resume`` or ``force`` says what to do with it, and anything compatlab did not
-    write. ``force`` removes only a run compatlab wrote.
+    write. ``force`` removes only a run compatlab wrote, and keeps the rainbow
+    registrations of the old run's state (rainbow never answers them again).
     """
     if out.exists() and not out.is_dir():
         raise LabError(out, "", "is a file, not a directory; allowed: a directory for the run")
@@ -224,16 +261,26 @@ def prepare_out(out: Path, resume: bool, force: bool) -> None:
     ours = (out / MARKER).is_file()
     if held and not ours:
         raise LabError(out, "", "is not empty and was not written by compatlab; allowed: a new or empty directory")
+    if held and written_by(out) != "run":
+        raise LabError(out, "", f"holds the output of compatlab {written_by(out)}, not a run; allowed: a new or "
+                       "empty directory, or one compatlab run wrote")
     if held and resume:
         return
     if held and not force:
         raise LabError(out, "", "holds an earlier run; allowed: --resume to finish it, --force to start again")
+    # rainbow hands a cluster's credentials out once: a fresh run against the same rainbow keeps them
+    # (a new run id, the registrations reused); only the embedded scheduler starts from nothing.
+    old = load_state(out / "state") if held else None
     # The new run directory appears whole, marker included, and an old one leaves in one rename:
     # a kill at any instant leaves the old run, or a new empty one, never a directory without its marker.
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
     try:
         os.chmod(staging, 0o777 & ~umask())
         write_file(staging / MARKER, b"compatlab run\n")
+        if old is not None and old.scheduler != EMBEDDED and old.clusters:
+            (staging / "state").mkdir(mode=0o700)
+            RunState(staging / "state", old.scheduler, old.stack, old.stack_file, new_run_id(),
+                     clusters=old.clusters).save()
         if held:
             trash = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
             os.replace(out, trash / "run")
@@ -255,7 +302,7 @@ def do_run(scheduler: Scheduler, lab: Lab, out: Path, repeats: int, seed: int, g
     was lost is found by its name before anything is submitted again. Without
     ``report`` the level rows are computed but ``out/report`` is not drawn.
     """
-    _check_repeats(repeats)
+    check_repeats(repeats)
     state_dir, results = out / "state", out / "results"
     state = open_state(state_dir, scheduler.endpoint, lab.stack, lab.source)
     files = generate(lab)
@@ -267,7 +314,9 @@ def do_run(scheduler: Scheduler, lab: Lab, out: Path, repeats: int, seed: int, g
     state.seed, state.repeats = seed, repeats
     state.save()
     planned = plan(lab, state.run, repeats)
-    done = submit(scheduler, files, state, planned, global_token, lambda n: tick("submit", n))
+    # Every queue was drained above, so what is still unanswered was never queued: send it again.
+    done = submit(scheduler, files, state, planned, global_token, lambda n: tick("submit", n),
+                  resend_unanswered=True)
     _drain(scheduler, state, results, executor, tick)
     rows, _ = write_report(lab, state, results, out / "report" if report else None, files)
     duplicates = _count(state, "duplicate")
@@ -302,7 +351,10 @@ def write_report(lab: Lab, state: RunState, results: Path,
                  ) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
     """Join the state, the model and the records; write ``out`` whole (None: nothing). Returns (rows, confusion)."""
     files = files or generate(lab)
-    records = read_records(results) if results.exists() else []
+    if not results.is_dir():
+        raise LabError(results, "", "is not a results directory; allowed: the --results of receive or collect "
+                       "(run --out DIR keeps it in DIR/results)")
+    records = read_records(results)
     planned = plan(lab, state.run, state.repeats)
     joined = join(lab, files, state, planned, records)
     rows = level_rows(lab, joined)

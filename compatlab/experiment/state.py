@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from compatlab.errors import LabError
-from compatlab.files import Journal, write_file
+from compatlab.files import Journal, read_events, write_file
 from compatlab.scheduler.interface import Credentials
 
 STATE = "state.json"
@@ -90,11 +90,9 @@ class RunState:
         """Submission name -> the cluster that received it, from every receiver journal in the directory."""
         names: dict[str, str] = {}
         for path in sorted(self.directory.glob("received-*.jsonl")):
-            journal = Journal(path)
-            for event in journal.events:
+            for event in read_events(path):
                 if event["event"] == "received":
                     names.setdefault(event["name"], event["cluster"])
-            journal.close()
         return names
 
 

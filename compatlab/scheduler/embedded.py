@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import random
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -61,12 +63,29 @@ class EmbeddedScheduler:
         self._journal = Journal(store) if store else None
         for event in self._journal.events if self._journal else ():
             self._apply(event)
+        self._applied = len(self._journal.events) if self._journal else 0
 
     # Every change is an event: applied in memory, and journalled first when there is a store.
     def _record(self, event: dict[str, Any]) -> None:
         if self._journal:
             self._journal.append(event)
         self._apply(event)
+
+    @contextmanager
+    def _shared(self) -> Iterator[None]:
+        # Several processes may share a store (a submitter and a receiver looping): each call takes
+        # the store's lock and first applies what the others appended, as rainbow's database would.
+        if self._journal is None:
+            yield
+            return
+        self._journal.wait_lock()
+        try:
+            for event in self._journal.events[self._applied:]:
+                self._apply(event)
+            yield
+        finally:
+            self._applied = len(self._journal.events)
+            self._journal.unlock()
 
     def _apply(self, event: dict[str, Any]) -> None:
         kind = event["event"]
@@ -92,26 +111,30 @@ class EmbeddedScheduler:
 
     def register(self, cluster: str, nodes: bytes) -> Registration:
         """Register a cluster's ``nodes.json``; a known cluster answers ``existed`` and no credentials."""
-        if cluster in self._credentials:
-            # In process the caller is this scheduler's owner: it may have its credentials back, so a
-            # run killed between registering and saving them is not stranded (rainbow cannot do this).
-            return Registration(cluster, self._credentials[cluster], existed=True)
-        doc = _graph(nodes, cluster, "nodes.json")
-        build_cluster(cluster, doc, {}, f"{ENDPOINT}/{cluster}")  # refuse what rainbow would refuse
-        creds = Credentials(token=secrets.token_hex(16), secret=secrets.token_hex(16))
-        self._record({"event": "register", "cluster": cluster, "token": creds.token, "secret": creds.secret,
-                      "nodes": doc})
-        return Registration(cluster, creds, existed=False)
+        with self._shared():
+            if cluster in self._credentials:
+                # In process the caller is this scheduler's owner: it may have its credentials back, so a
+                # run killed between registering and saving them is not stranded (rainbow cannot do this).
+                return Registration(cluster, self._credentials[cluster], existed=True)
+            doc = _graph(nodes, cluster, "nodes.json")
+            build_cluster(cluster, doc, {}, f"{ENDPOINT}/{cluster}")  # refuse what rainbow would refuse
+            creds = Credentials(token=secrets.token_hex(16), secret=secrets.token_hex(16))
+            self._record({"event": "register", "cluster": cluster, "token": creds.token, "secret": creds.secret,
+                          "nodes": doc})
+            return Registration(cluster, creds, existed=False)
 
     def register_subsystem(self, cluster: str, subsystem: str, graph: bytes, secret: str) -> None:
         """Register one subsystem graph with the cluster's secret; a second time is an error, as in rainbow."""
-        self._check(cluster, secret, f"registering subsystem {subsystem}")
-        if subsystem in self._graphs[cluster]["subsystems"]:
-            raise SchedulerError(f"{ENDPOINT} scheduler: subsystem {subsystem} already exists for cluster {cluster}")
-        doc = _graph(graph, cluster, f"{subsystem}-subsystem.json")
-        current = self._graphs[cluster]
-        build_cluster(cluster, current["nodes"], {**current["subsystems"], subsystem: doc}, f"{ENDPOINT}/{cluster}")
-        self._record({"event": "subsystem", "cluster": cluster, "subsystem": subsystem, "graph": doc})
+        with self._shared():
+            self._check(cluster, secret, f"registering subsystem {subsystem}")
+            if subsystem in self._graphs[cluster]["subsystems"]:
+                raise SchedulerError(f"{ENDPOINT} scheduler: subsystem {subsystem} already exists for "
+                                     f"cluster {cluster}")
+            doc = _graph(graph, cluster, f"{subsystem}-subsystem.json")
+            current = self._graphs[cluster]
+            build_cluster(cluster, current["nodes"], {**current["subsystems"], subsystem: doc},
+                          f"{ENDPOINT}/{cluster}")
+            self._record({"event": "subsystem", "cluster": cluster, "subsystem": subsystem, "graph": doc})
 
     def _matcher(self) -> tuple[list[Cluster], Index]:
         if self._index is None:
@@ -122,35 +145,39 @@ class EmbeddedScheduler:
 
     def satisfy(self, jobspec: dict[str, Any]) -> tuple[str, ...]:
         """Names of the registered clusters that satisfy ``jobspec`` (the embedded matcher's semantics)."""
-        _, index = self._matcher()
-        return tuple(index.matches(read_request(jobspec, "submitted jobspec")))
+        with self._shared():
+            _, index = self._matcher()
+            return tuple(index.matches(read_request(jobspec, "submitted jobspec")))
 
     def submit(self, name: str, jobspec: dict[str, Any], clusters: dict[str, str], select_key: str) -> Placement:
         """Queue the job on one of ``clusters`` (name -> token), picked by ``select(clusters, select_key)``."""
-        if not clusters:
-            raise SchedulerError(f"{ENDPOINT} scheduler: one or more authenticated clusters are required")
-        for cluster, token in clusters.items():
-            held = self._credentials.get(cluster)
-            if held is None or not secrets.compare_digest(held.token, token):
-                raise Denied(f"{ENDPOINT} scheduler denied submitting {name} to cluster {cluster}: wrong token")
-        chosen = select(list(clusters), select_key)
-        job_id = self._next_id
-        self._record({"event": "submit", "id": job_id, "cluster": chosen, "name": name,
-                      "jobspec": jobspec_yaml(jobspec)})
-        return Placement(name, tuple(sorted(clusters)), chosen, job_id)
+        with self._shared():
+            if not clusters:
+                raise SchedulerError(f"{ENDPOINT} scheduler: one or more authenticated clusters are required")
+            for cluster, token in clusters.items():
+                held = self._credentials.get(cluster)
+                if held is None or not secrets.compare_digest(held.token, token):
+                    raise Denied(f"{ENDPOINT} scheduler denied submitting {name} to cluster {cluster}: wrong token")
+            chosen = select(list(clusters), select_key)
+            job_id = self._next_id
+            self._record({"event": "submit", "id": job_id, "cluster": chosen, "name": name,
+                          "jobspec": jobspec_yaml(jobspec)})
+            return Placement(name, tuple(sorted(clusters)), chosen, job_id)
 
     def receive(self, cluster: str, secret: str, max_jobs: int = 0) -> list[ReceivedJob]:
         """The jobs queued for ``cluster`` in id order (at most ``max_jobs``; 0: all). They stay until accepted."""
-        self._check(cluster, secret, "receiving jobs")
-        queue = sorted(self._queues[cluster].items())
-        if max_jobs > 0:
-            queue = queue[:max_jobs]
-        return [ReceivedJob(job_id, cluster, job["name"], job["jobspec"]) for job_id, job in queue]
+        with self._shared():
+            self._check(cluster, secret, "receiving jobs")
+            queue = sorted(self._queues[cluster].items())
+            if max_jobs > 0:
+                queue = queue[:max_jobs]
+            return [ReceivedJob(job_id, cluster, job["name"], job["jobspec"]) for job_id, job in queue]
 
     def accept(self, cluster: str, secret: str, job_ids: list[int]) -> None:
         """Remove the jobs from ``cluster``'s queue."""
-        self._check(cluster, secret, "accepting jobs")
-        self._record({"event": "accept", "cluster": cluster, "ids": sorted(job_ids)})
+        with self._shared():
+            self._check(cluster, secret, "accepting jobs")
+            self._record({"event": "accept", "cluster": cluster, "ids": sorted(job_ids)})
 
     def close(self) -> None:
         """Close the journal."""

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import grpc
 from rainbow.protos import memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc
 
+from compatlab.errors import LabError
 from compatlab.formats.jobspecs import jobspec_yaml
 
 from .interface import Credentials, Denied, Placement, ReceivedJob, Registration, SchedulerError, Unavailable
@@ -63,16 +64,16 @@ class Endpoint:
     tls_name: str | None = None
 
     def channel(self) -> grpc.Channel:
-        """A gRPC channel: plain without ``ca_file``, else TLS trusting only that CA. Raises ``SchedulerError``."""
+        """A gRPC channel: plain without ``ca_file``, else TLS trusting only that CA. Raises ``LabError``."""
         if self.ca_file is None:
             return grpc.insecure_channel(self.host)
         try:
             ca = self.ca_file.read_bytes()
         except OSError as err:
-            raise SchedulerError(f"{self.ca_file}: cannot read the CA certificate: {err.strerror}") from None
+            raise LabError(self.ca_file, "", f"cannot read the CA certificate: {err.strerror}") from None
         if b"BEGIN CERTIFICATE" not in ca:
-            raise SchedulerError(f"{self.ca_file}: not a PEM certificate; allowed: the stack output "
-                                 "rainbowCaCertificate saved to a file")
+            raise LabError(self.ca_file, "", "is not a PEM certificate; allowed: the stack output "
+                           "rainbowCaCertificate saved to a file")
         options = [("grpc.ssl_target_name_override", self.tls_name or "rainbow")]
         return grpc.secure_channel(self.host, grpc.ssl_channel_credentials(root_certificates=ca), options=options)
 
@@ -81,31 +82,41 @@ class RainbowScheduler:
     """A rainbow server, called through its stubs. Every call has a deadline and retries transport failures.
 
     ``secret`` is the scheduler secret (server ``--secret``), needed only to
-    register; ``timeout_s`` the deadline of each call in seconds. Raises
+    register; ``timeout_s`` the deadline of each call in seconds; ``notify`` is
+    told of each retry (one line). Raises
     ``Denied`` (naming the cluster) when rainbow denies a secret or token,
     ``Unavailable`` when it does not answer after ``retry``, ``SchedulerError``
     for anything else it refuses.
     """
 
     def __init__(self, endpoint: Endpoint, secret: str | None = None, timeout_s: float = 30.0,
-                 retry: Retry = Retry(), sleep: Callable[[float], None] = time.sleep) -> None:
+                 retry: Retry = Retry(), sleep: Callable[[float], None] = time.sleep,
+                 notify: Callable[[str], None] = lambda _: None) -> None:
         self.endpoint = endpoint.host
         self._secret = secret
         self._timeout = timeout_s
         self._retry = retry
         self._sleep = sleep
+        self._notify = notify
         self._channel = endpoint.channel()
         self._rainbow = rainbow_pb2_grpc.RainbowSchedulerStub(self._channel)
         self._graph = memory_pb2_grpc.MemoryGraphStub(self._channel)
 
-    def _call(self, method: Callable[..., T], request: Any, what: str, cluster: str | None) -> T:
+    def _call(self, method: Callable[..., T], request: Any, what: str, cluster: str | None,
+              idempotent: bool = True) -> T:
+        # A call that may have happened although its answer was lost (DEADLINE_EXCEEDED) is retried only
+        # when doing it twice is harmless: a second Register would answer REGISTER_EXISTS without the
+        # credentials, a second SubmitJob would queue the job twice.
+        retryable = RETRYABLE if idempotent else (grpc.StatusCode.UNAVAILABLE,)
         delays = self._retry.delays()
         for attempt in range(len(delays) + 1):
             try:
                 return method(request, timeout=self._timeout)
             except grpc.RpcError as err:
                 code, details = err.code(), " ".join((err.details() or "").split())
-                if code in RETRYABLE and attempt < len(delays):
+                if code in retryable and attempt < len(delays):
+                    self._notify(f"rainbow at {self.endpoint}: {code.name} on {what}; trying again in "
+                                 f"{delays[attempt]:g} s ({attempt + 2} of {len(delays) + 1})")
                     self._sleep(delays[attempt])
                     continue
                 whose = f" for cluster {cluster}" if cluster else ""
@@ -122,10 +133,10 @@ class RainbowScheduler:
     def register(self, cluster: str, nodes: bytes) -> Registration:
         """``Register`` with the scheduler secret; REGISTER_EXISTS comes back as ``existed`` with no credentials."""
         if not self._secret:
-            raise SchedulerError("registering needs the scheduler secret: set COMPATLAB_RAINBOW_SECRET or "
-                                 "pass --secret-file")
+            raise LabError("COMPATLAB_RAINBOW_SECRET", "", "is not set and no --secret-file was given; registering "
+                           "needs rainbow's scheduler secret (stack output rainbowSecret)")
         request = rainbow_pb2.RegisterRequest(name=cluster, secret=self._secret, nodes=nodes.decode())
-        answer = self._call(self._rainbow.Register, request, "registering", cluster)
+        answer = self._call(self._rainbow.Register, request, "registering", cluster, idempotent=False)
         status = rainbow_pb2.RegisterResponse.ResultType
         if answer.status == status.REGISTER_EXISTS:
             return Registration(cluster, None, existed=True)
@@ -153,7 +164,8 @@ class RainbowScheduler:
         request = rainbow_pb2.SubmitJobRequest(
             name=name, jobspec=jobspec_yaml(jobspec),
             clusters=[rainbow_pb2.SubmitJobRequest.Cluster(name=c, token=t) for c, t in sorted(clusters.items())])
-        answer = self._call(self._rainbow.SubmitJob, request, f"submitting {name}", ", ".join(sorted(clusters)))
+        answer = self._call(self._rainbow.SubmitJob, request, f"submitting {name}", ", ".join(sorted(clusters)),
+                            idempotent=False)
         if answer.status != rainbow_pb2.SubmitJobResponse.ResultType.SUBMIT_SUCCESS or not answer.cluster:
             raise SchedulerError(f"rainbow at {self.endpoint} answered submitting {name} with "
                                  f"{rainbow_pb2.SubmitJobResponse.ResultType.Name(answer.status)}")

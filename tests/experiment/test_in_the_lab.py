@@ -207,7 +207,8 @@ def test_the_seeds_way_receive_in_the_lead_broker_with_flux(tmp_path, dev_lab, c
     state = tmp_path / "laptop"
     try:
         assert main(["register", "--stack", "dev", "--rainbow", double.address, "--state", str(state)]) == 0
-        assert main(["submit", "--rainbow", double.address, "--state", str(state), "--level", "arch"]) == 0
+        assert main(["submit", "--rainbow", double.address, "--state", str(state), "--level", "arch",
+                     "--repeats", "1"]) == 0
         capsys.readouterr()
         saved = json.loads((state / "state.json").read_text())["clusters"]
         for mc in dev_lab.miniclusters:  # each MiniCluster's pod: its own env, its own mounted secret
@@ -240,3 +241,17 @@ def test_a_placeholder_secret_says_to_register_first(tmp_path, capsys, monkeypat
     code = main(["receive", "--embedded", "--cluster", "c1", "--state", str(tmp_path / "s"),
                  "--results", str(tmp_path / "r"), "--executor", "local"])
     assert code == 2 and "still the lab's placeholder" in capsys.readouterr().err
+
+
+def test_a_job_that_ran_on_two_clusters_is_named_not_overwritten(tmp_path, dev_lab):
+    a, b = dev_lab.miniclusters[0], dev_lab.miniclusters[1]
+    pods = [pod_like(tmp_path / "pods", a), pod_like(tmp_path / "pods", b)]
+    for pod in pods:
+        (pod.root / "tmp/compatlab/results/abcdef01.none.hwloc.0.json").write_text(
+            record("abcdef01.none.hwloc.0", pod.minicluster))
+    kube, _ = kube_for(pods)
+    lab = type(dev_lab)(**{**dev_lab.__dict__, "miniclusters": (a, b)})
+    done = collect(kube, lab, tmp_path / "results")
+    assert done.copied == ["abcdef01.none.hwloc.0.json"]
+    assert done.duplicates == [f"abcdef01.none.hwloc.0.json ran on {a.name} and on {b.name}"]
+    assert json.loads((tmp_path / "results/abcdef01.none.hwloc.0.json").read_text())["cluster"] == a.name

@@ -8,6 +8,7 @@ import subprocess
 import grpc
 import pytest
 
+from compatlab.errors import LabError
 from compatlab.formats.generate import generate
 from compatlab.scheduler.interface import Denied, SchedulerError, Unavailable
 from compatlab.scheduler.rainbow import Endpoint, RainbowScheduler, Retry
@@ -58,7 +59,7 @@ def test_a_wrong_scheduler_secret_is_denied_naming_the_cluster(double, files):
 
 
 def test_registering_without_a_secret_says_where_to_put_it(double, files):
-    with pytest.raises(SchedulerError, match="COMPATLAB_RAINBOW_SECRET"):
+    with pytest.raises(LabError, match="COMPATLAB_RAINBOW_SECRET"):
         client(double, secret=None).register("rocky9-amd64", files["clusters/rocky9-amd64/nodes.json"])
 
 
@@ -171,5 +172,24 @@ def test_tls_with_a_pinned_ca_and_the_rainbow_name(tmp_path, files):
 def test_a_ca_file_that_is_not_a_certificate_is_one_line(tmp_path):
     bogus = tmp_path / "ca.pem"
     bogus.write_text("hello")
-    with pytest.raises(SchedulerError, match="not a PEM certificate"):
+    with pytest.raises(LabError, match="not a PEM certificate"):
         Endpoint("127.0.0.1:1", bogus).channel()
+
+
+def test_a_submit_whose_answer_may_be_lost_is_not_sent_twice(double, files):
+    rainbow = client(double)
+    creds = rainbow.register("rocky9-amd64", files["clusters/rocky9-amd64/nodes.json"]).credentials
+    double.fail("SubmitJob", 1, grpc.StatusCode.DEADLINE_EXCEEDED)
+    with pytest.raises(Unavailable):
+        rainbow.submit("abcdef01.none.salad.0", {"version": 1}, {"rocky9-amd64": creds.token}, "k")
+    assert double.calls["SubmitJob"] == 1  # a retry could queue it twice; the run loop resolves it instead
+    double.fail("SubmitJob", 1, grpc.StatusCode.UNAVAILABLE)  # not sent at all: safe to try again
+    assert rainbow.submit("abcdef01.none.salad.0", {"version": 1}, {"rocky9-amd64": creds.token}, "k").cluster
+
+
+def test_each_retry_is_told(double, files):
+    told = []
+    rainbow = RainbowScheduler(Endpoint(double.address), "the-secret", timeout_s=5, retry=FAST, notify=told.append)
+    double.fail("Satisfy", 2)
+    rainbow.satisfy({"version": 1, "resources": {"x": {"type": "node", "replicas": 1}}})
+    assert len(told) == 2 and "UNAVAILABLE on Satisfy; trying again" in told[0]
