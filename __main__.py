@@ -34,9 +34,10 @@ def _value(raw: str):
 
 config = pulumi.Config("compatlab")
 raw = {key: _value(config.get(key)) for key in lab_config_keys() if config.get(key) is not None}
-lab = lab_from_config(raw, stack_file(pulumi.get_stack()))
-estimate = check_budget(lab)
 zone = pulumi.Config("gcp").require("zone")
+# The zone is checked with the lab (its region's prices, Arm machines there) before anything is declared.
+lab = lab_from_config(raw, stack_file(pulumi.get_stack()), zone=zone)
+estimate = check_budget(lab)
 labels = gcp_labels(lab)
 
 cluster = LabCluster("compatlab", LabClusterArgs(

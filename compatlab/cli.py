@@ -385,7 +385,8 @@ def _command(sub, name: str, help: str, run, *, stack: bool = True, out: str | N
              json_help: str | None = None) -> argparse.ArgumentParser:
     cmd = sub.add_parser(name, help=help, allow_abbrev=False)  # --secret must never pass for --secret-file
     if stack:
-        cmd.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<name>.yaml) or file")
+        cmd.add_argument("--stack", required=True, help="a stack name, looked up as stacks/Pulumi.<name>.yaml, or a "
+                         "stack file's path (with a / or ending in .yaml)")
     if out:
         what = ("the run's directory: state/, results/, report/ (kept; --resume finishes it, --force starts over)"
                 if name == "run" else "output directory (replaced whole)")

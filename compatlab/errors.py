@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import reprlib
+import sys
 from pathlib import Path
 
 
@@ -15,10 +17,29 @@ class LabError(Exception):
         super().__init__(self.line())
 
     def line(self) -> str:
-        """The one-line message: ``<file>: <key>: <problem>``, whitespace collapsed."""
+        """The one-line message: ``<file>: <key>: <problem>``, whitespace collapsed, at most ``MAX_LINE`` characters."""
         where = f"{self.source}: {self.key}" if self.key else self.source
-        # Keep the message on one line whatever the problem text holds.
-        return " ".join(f"{where}: {self.problem}".split())
+        # Keep the message on one line, and readable, whatever the problem text holds.
+        text = " ".join(f"{where}: {self.problem}".split())
+        return text if len(text) <= MAX_LINE else text[: MAX_LINE - 3] + "..."
+
+
+MAX_LINE = 500  # characters of an error line
+MAX_VALUE = 60  # characters of a quoted value in it
+
+
+_REPR = reprlib.Repr()  # Python 3.11 takes no keyword arguments here
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple, _REPR.maxset = 2, 4, 4, 4, 4
+_REPR.maxstring, _REPR.maxlong, _REPR.maxother = MAX_VALUE, 40, MAX_VALUE
+
+
+def brief(value: object, limit: int = MAX_VALUE) -> str:
+    """``repr(value)`` cut short (bounded work, at most about ``limit`` characters): a 51 MB value helps nobody."""
+    try:
+        text = _REPR.repr(value)
+    except ValueError:  # an int beyond Python's 4300-digit str() limit
+        return f"<a number of over {sys.int_info.str_digits_check_threshold} digits>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def key_path(parts: tuple | list, prefix: str = "") -> str:
@@ -27,8 +48,9 @@ def key_path(parts: tuple | list, prefix: str = "") -> str:
         return prefix.rstrip(":") or "(top level)"
     out = prefix
     for part in parts:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out and not out.endswith(":") else str(part)
+            name = str(part)[:MAX_VALUE]
+            out += f".{name}" if out and not out.endswith(":") else name
     return out or "(top level)"

@@ -1,62 +1,262 @@
-"""Reading input files: YAML and JSON parsed, JSON Schema checked, failures in one line.
+"""Reading input files: bounded, parsed, JSON Schema checked, failures in one line.
 
 The user's files (stack files, workloads, registration graphs, jobspecs) are
-read through here, so a broken or unreadable one is a ``LabError`` that names the
-file, the key and what is allowed. The repository's own schemas and catalogues
-are trusted and read directly.
+read through here, so a broken, hostile or unreadable one is a ``LabError`` that
+names the file, the key and what is allowed, within a bounded amount of work:
+
+- only regular files are read (a FIFO or ``/dev/zero`` behind a symlink would
+  block or never end), up to a size limit per kind of file;
+- YAML is parsed by libyaml (``CSafeLoader``); a key given twice is refused (PyYAML
+  would silently keep the last one); aliases are allowed, but a document that
+  expands to more than ``MAX_VALUES`` values (an alias bomb) or nests deeper than
+  ``MAX_DEPTH`` is refused before anything walks it;
+- JSON is parsed by orjson; the same shape limits apply;
+- non-finite numbers (``.nan``, ``.inf``) are refused anywhere.
+
+The repository's own schemas and catalogues are trusted and read directly.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import stat
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import orjson
 import yaml
 
-from .errors import LabError, key_path
+from .errors import LabError, brief, key_path
+
+# Limits, from what the experiment's real files need (each far below what would hurt):
+MAX_YAML_BYTES = 1 << 20  # a stack file, a workload or a jobspec: a few KB (rainbow takes at most 4 MiB a message)
+MAX_JSON_BYTES = 256 << 20  # a registration graph: rainbow-experiments' largest are tens of MB
+MAX_DEPTH = 64  # jobspecs nest resources a handful of levels; graphs 4
+MAX_VALUES = 10_000_000  # values a document may expand to (a 100-cluster graph has a few hundred thousand)
+
+
+class _Loader(yaml.CSafeLoader):
+    """libyaml's safe loader, refusing a mapping key given twice."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(None, None, "a mapping key that is itself a list or "
+                                                        "mapping", key_node.start_mark) from None
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {brief(key)} is given twice (lines {seen[key] + 1} and "
+                    f"{key_node.start_mark.line + 1}); allowed: each key once", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
+
+
+def read_bytes(path: Path, limit: int, what: str) -> bytes:
+    """A regular file's bytes, at most ``limit`` of them. Raises ``LabError`` naming the file otherwise."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise LabError(path, "", "does not exist") from None
+    except OSError as err:
+        raise LabError(path, "", f"cannot read: {err.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, device or socket)"
+        raise LabError(path, "", f"is {kind}; allowed: {what}")
+    if info.st_size > limit:
+        raise LabError(path, "", f"is {info.st_size:,} bytes; allowed: at most {limit:,} for {what}")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as err:
+        raise LabError(path, "", f"cannot read: {err.strerror}") from None
+    if len(data) > limit:  # it grew while we read
+        raise LabError(path, "", f"is over {limit:,} bytes; allowed: at most {limit:,} for {what}")
+    return data
+
+
+def check_shape(doc: Any, source: str | Path) -> None:
+    """Refuse a parsed document nested deeper than ``MAX_DEPTH``, expanding to over ``MAX_VALUES`` values, or
+    holding a number that is not finite. Linear in the distinct values, whatever aliases share."""
+    expanded: dict[int, int] = {}
+    # Iterative post-order walk: (value, depth, children pushed?)
+    stack: list[tuple[Any, int, bool]] = [(doc, 0, False)]
+    while stack:
+        value, depth, done = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise LabError(source, "", f"holds {value!r}; allowed: finite numbers")
+        if not isinstance(value, dict | list):
+            continue
+        if depth > MAX_DEPTH:
+            raise LabError(source, "", f"nests deeper than {MAX_DEPTH} levels; allowed: at most {MAX_DEPTH}")
+        key = id(value)
+        children = list(value.values()) + list(value.keys()) if isinstance(value, dict) else value
+        if done:
+            total = 1 + sum(expanded.get(id(c), 1) for c in children)
+            expanded[key] = total
+            if total > MAX_VALUES:
+                raise LabError(source, "", f"expands to over {MAX_VALUES:,} values (YAML aliases?); allowed: "
+                               f"at most {MAX_VALUES:,}")
+            continue
+        if key in expanded:
+            continue
+        stack.append((value, depth, True))
+        stack.extend((c, depth + 1, False) for c in children)
+
+
+def parse_yaml(data: bytes, source: str | Path) -> Any:
+    """Parse YAML bytes (UTF-8) with the bounded loader; ``LabError`` for anything a reader could not trust."""
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        raise LabError(source, "", "is not UTF-8 text; allowed: a YAML file") from None
+    if not text.strip():
+        raise LabError(source, "", "is empty; allowed: a YAML document")
+    try:
+        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a CSafeLoader
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(parse)"
+        raise LabError(source, where, f"not valid YAML: {getattr(err, 'problem', None) or err}") from None
+    except RecursionError:
+        raise LabError(source, "", f"nests too deep to read; allowed: at most {MAX_DEPTH} levels") from None
+    except ValueError as err:  # an integer of more than 4300 digits (Python's limit on int(str))
+        raise LabError(source, "", f"holds a value Python refuses to read ({' '.join(str(err).split())[:120]}); "
+                       "allowed: numbers of at most 4300 digits") from None
+    check_shape(doc, source)
+    return doc
+
+
+def parse_json(data: bytes, source: str | Path) -> Any:
+    """Parse JSON bytes with orjson; ``LabError`` naming the line for a bad document."""
+    if not data.strip():
+        raise LabError(source, "", "is empty; allowed: a JSON document")
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as err:
+        if "recursion" in str(err).lower():
+            raise LabError(source, "", f"nests too deep to read; allowed: at most {MAX_DEPTH} levels") from None
+        if "utf-8" in str(err).lower():
+            raise LabError(source, "", "is not UTF-8 text; allowed: a JSON document") from None
+        # orjson says where as a byte offset; people read lines.
+        line = data[: err.pos].count(b"\n") + 1 if isinstance(err.pos, int) else "?"
+        raise LabError(source, f"line {line}", f"not valid JSON: {err.msg}") from None
+    check_shape(doc, source)
+    return doc
+
+
+def load_yaml(path: Path, limit: int = MAX_YAML_BYTES) -> Any:
+    """Read and parse a YAML file: regular, at most ``limit`` bytes, UTF-8, each key once, bounded shape.
+
+    Raises ``LabError`` naming the file (and the line) for anything else.
+    """
+    return parse_yaml(read_bytes(path, limit, "a YAML file"), path)
+
+
+def load_json(path: Path, source: str | None = None, limit: int = MAX_JSON_BYTES) -> Any:
+    """Read and parse a JSON file: regular, at most ``limit`` bytes, bounded shape.
+
+    Raises ``LabError`` naming ``source`` (default: the path) and the line.
+    """
+    where = source or str(path)
+    try:
+        data = read_bytes(path, limit, "a JSON graph")
+    except LabError as err:
+        raise LabError(where, err.key, err.problem) from None
+    return parse_json(data, where)
+
+
+# --- JSON Schema ---------------------------------------------------------------------------------------------
+
+
+def _integer(_checker: Any, value: Any) -> bool:
+    # A YAML 2.0 is a float: refuse it where a count is asked (JSON Schema would take it as 2).
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(_checker: Any, value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @cache
 def _validator(schema_file: Path) -> jsonschema.protocols.Validator:
     schema = json.loads(schema_file.read_text())
+    return strict_validator(schema)
+
+
+def strict_validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
+    """A validator for ``schema`` whose ``integer`` takes no floats and whose ``number`` only finite values."""
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
-    return cls(schema)
+    checker = cls.TYPE_CHECKER.redefine_many({"integer": _integer, "number": _number})
+    return jsonschema.validators.extend(cls, type_checker=checker)(schema)
+
+
+_YAML_READS = {float: "a number", int: "a number", bool: "true/false"}
 
 
 def describe(error: jsonschema.ValidationError) -> str:
-    """Say what a JSON Schema error means and what is allowed, in words (one line)."""
+    """Say what a JSON Schema error means and what is allowed, in words (one line), values cut short."""
     value, expected = error.instance, error.validator_value
     kind = error.validator
+    schema = error.schema if isinstance(error.schema, dict) else {}
     if kind == "enum":
-        return f"{value!r} is not allowed; allowed: {', '.join(map(str, expected))}"
+        return f"{brief(value)} is not allowed; allowed: {', '.join(map(str, expected))}"
     if kind == "required":
         return error.message.replace("is a required property", "is missing (required)")
     if kind == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(value) - set(allowed)) if isinstance(value, dict) else []
-        return f"unknown key {', '.join(map(repr, extra))}; allowed: {', '.join(allowed)}"
+        allowed = sorted(schema.get("properties", {}))
+        extra = sorted(map(str, set(value) - set(allowed))) if isinstance(value, dict) else []
+        return f"unknown key {', '.join(map(brief, extra))}; allowed: {', '.join(allowed)}"
     if kind == "type":
-        return f"{value!r} is not of type {expected}"
+        hint = ""
+        if expected == "string" and type(value).__name__ in ("date", "datetime"):
+            hint = " (YAML read it as a date: quote it)"
+        elif expected == "string" and type(value) in _YAML_READS:
+            hint = f" (YAML read it as {_YAML_READS[type(value)]}: quote it)"
+        elif expected == "integer" and isinstance(value, float):
+            hint = " (a whole number without a decimal point)"
+        return f"{brief(value)} is not {_a(expected)}{hint}"
     if kind in ("minimum", "exclusiveMinimum"):
-        return f"{value!r} is too small; allowed: {'>' if kind == 'exclusiveMinimum' else '>='} {expected}"
+        return f"{brief(value)} is too small; allowed: {'>' if kind == 'exclusiveMinimum' else '>='} {expected}"
+    if kind in ("maximum", "exclusiveMaximum"):
+        why = f" ({schema['description']})" if "description" in schema else ""
+        return f"{brief(value)} is too large; allowed: {'<' if kind == 'exclusiveMaximum' else '<='} {expected}{why}"
     if kind in ("minItems", "minProperties"):
         return f"has {len(value)} entries; allowed: at least {expected}" + (
-            f" ({error.schema['description']})" if "description" in error.schema else "")
+            f" ({schema['description']})" if "description" in schema else "")
+    if kind in ("maxItems", "maxProperties", "maxLength"):
+        return f"has {len(value)} entries; allowed: at most {expected}"
     if kind == "pattern":
-        return f"{value!r} does not match {expected}"
+        words = schema.get("x-allowed") or f"the pattern {expected}"
+        return f"{brief(value)} is not allowed; allowed: {words}"
     if kind == "oneOf" and isinstance(value, dict):
         return "exactly one of the alternatives is allowed: " + " | ".join(
             "/".join(sub.get("required", [])) for sub in expected
         )
-    return error.message
+    return " ".join(error.message.split())[:200]
+
+
+def _a(kind: Any) -> str:
+    words = {"string": "a string", "integer": "a whole number", "number": "a number", "object": "a mapping",
+             "array": "a list", "boolean": "true or false"}
+    if isinstance(kind, list):
+        return " or ".join(words.get(k, k) for k in kind)
+    return words.get(kind, f"of type {kind}")
 
 
 def check(document: Any, schema_file: Path, source: str | Path, prefix: str = "") -> None:
-    """Validate ``document`` against the JSON Schema in ``schema_file``.
+    """Validate ``document`` against the JSON Schema in ``schema_file`` (strict integers, finite numbers).
 
     Raises ``LabError`` naming ``source`` and the key path (after ``prefix``) of the
     most relevant error, in words (``describe``).
@@ -64,41 +264,14 @@ def check(document: Any, schema_file: Path, source: str | Path, prefix: str = ""
     check_with(_validator(schema_file), document, source, prefix)
 
 
-def check_with(validator, document: Any, source: str | Path, prefix: str = "") -> None:
-    """Validate ``document`` with a ready ``validator``; raise ``LabError`` on the most relevant error."""
+def check_with(validator: Any, document: Any, source: str | Path, prefix: str = "",
+               rename: Callable[[list[Any]], list[Any]] | None = None) -> None:
+    """Validate ``document`` with a ready ``validator``; raise ``LabError`` on the most relevant error.
+
+    ``rename`` maps the error's key path back to the user's names when the
+    document validated was a renamed view of theirs.
+    """
     error = jsonschema.exceptions.best_match(validator.iter_errors(document))
     if error is not None:
-        raise LabError(source, key_path(list(error.absolute_path), prefix), describe(error))
-
-
-def load_json(path: Path, source: str | None = None) -> Any:
-    """Read and parse a JSON file. Raises ``LabError`` naming ``source`` (default: the path) and the line."""
-    where = source or str(path)
-    try:
-        return json.loads(path.read_text())
-    except OSError as err:
-        raise LabError(where, "", f"cannot read: {err.strerror}") from None
-    except UnicodeDecodeError:
-        raise LabError(where, "", "is not UTF-8 text; allowed: a JSON graph") from None
-    except json.JSONDecodeError as err:
-        raise LabError(where, f"line {err.lineno}", f"not valid JSON: {err.msg}") from None
-
-
-def load_yaml(path: Path) -> Any:
-    """Read and parse a YAML file (safe loader) into plain Python data.
-
-    Raises ``LabError`` naming the file (and the line) when it cannot be read, is
-    not UTF-8 text or is not valid YAML.
-    """
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise LabError(path, "", f"cannot read: {err.strerror}") from None
-    except UnicodeDecodeError:
-        raise LabError(path, "", "is not UTF-8 text; allowed: a YAML file") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "(parse)"
-        raise LabError(path, where, f"not valid YAML: {getattr(err, 'problem', err)}") from None
+        path = list(error.absolute_path)
+        raise LabError(source, key_path(rename(path) if rename else path, prefix), describe(error))

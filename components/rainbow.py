@@ -69,7 +69,7 @@ class Rainbow(pulumi.ComponentResource):
         self.ca_certificate = cert.cert_pem
 
         policy = gcp.compute.SecurityPolicy(
-            f"{name}-callers", name=spec.SECURITY_POLICY.format(stack=lab.stack),
+            f"{name}-callers", name=spec.SECURITY_POLICY.format(stack=lab.stack_id),
             description="Only the configured source ranges may call rainbow",
             labels=args.labels,
             rules=[
@@ -89,7 +89,7 @@ class Rainbow(pulumi.ComponentResource):
         edge: list[pulumi.Resource] = [policy]
         if not lab.rainbow_host:
             edge.append(gcp.compute.SSLCertificate(
-                f"{name}-edge", name=spec.SSL_CERTIFICATE.format(stack=lab.stack),
+                f"{name}-edge", name=spec.SSL_CERTIFICATE.format(stack=lab.stack_id),
                 certificate=cert.cert_pem, private_key=key.private_key_pem,
                 # A fixed name (the Ingress annotation names it): delete the old one first on renewal.
                 opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True)))

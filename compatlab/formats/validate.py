@@ -6,29 +6,58 @@ import re
 from collections import Counter
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-import jsonschema
 from jobspec.schema import jobspec_nextgen
 
-from compatlab.errors import LabError
-from compatlab.inputs import check, check_with
+from compatlab.errors import LabError, brief, key_path
+from compatlab.inputs import check, check_with, strict_validator
 from compatlab.lab import semver
 from compatlab.lab.paths import SCHEMAS
 
 
 @cache
-def _nextgen() -> jsonschema.Draft7Validator:
-    return jsonschema.Draft7Validator(jobspec_nextgen)
+def _nextgen() -> Any:
+    return strict_validator(jobspec_nextgen)
 
 
 @cache
-def _resource() -> jsonschema.Draft7Validator:
+def _resource() -> Any:
     # The schema checks only resources whose names match its pattern; check every one.
-    schema = {"$ref": "#/definitions/resources", "definitions": jobspec_nextgen["definitions"]}
-    return jsonschema.Draft7Validator(schema)
+    return strict_validator({"$ref": "#/definitions/resources", "definitions": jobspec_nextgen["definitions"]})
 
 
-RESOURCE_NAME = re.compile(r"^([a-z]|[|]|&|[0-9]+)+$")
+# A resource's name, checked in linear time. The jobspec package's own pattern, ^([a-z]|[|]|&|[0-9]+)+$,
+# backtracks exponentially on a long run of digits that does not match, so user names never reach it;
+# hyphens, dots and underscores are allowed, as rainbow (a Go map key) and the Flux transformer take them.
+RESOURCE_NAME = re.compile(r"[A-Za-z0-9._|&-]{1,128}")
+
+
+def _schema_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """The jobspec with its resource and requires names replaced by plain letters, for the package's schema."""
+    view = dict(doc)
+    for key in ("resources", "requires"):
+        if isinstance(doc.get(key), dict):
+            view[key] = {_letters(i): value for i, value in enumerate(doc[key].values())}
+    return view
+
+
+def _real_names(doc: dict[str, Any], path: list[Any]) -> list[Any]:
+    if len(path) >= 2 and path[0] in ("resources", "requires") and isinstance(doc.get(path[0]), dict):
+        names = list(doc[path[0]])
+        letters = [_letters(i) for i in range(len(names))]
+        if path[1] in letters:
+            return [path[0], names[letters.index(path[1])], *path[2:]]
+    return path
+
+
+def _letters(i: int) -> str:
+    out = ""
+    while True:
+        out = chr(ord("a") + i % 26) + out
+        i = i // 26 - 1
+        if i < 0:
+            return out
 
 
 def check_requires_item(item: object, source: str | Path, key: str) -> None:
@@ -69,14 +98,18 @@ def check_jobspec(doc: object, source: str | Path, *, one_item_per_subsystem: bo
     ``one_item_per_subsystem`` is for jobspecs meant for real rainbow, which keeps
     only the last item of each subsystem. Raises ``LabError`` naming the file and path.
     """
-    check_with(_nextgen(), doc, source)
+    if not isinstance(doc, dict):
+        raise LabError(source, "", f"{brief(doc)} is not a jobspec; allowed: a mapping with version: 1")
+    for key in ("resources", "requires"):
+        for name in doc.get(key) or {} if isinstance(doc.get(key), dict) else ():
+            if not isinstance(name, str) or not RESOURCE_NAME.fullmatch(name):
+                raise LabError(source, f"{key}.{key_path([name])}", f"{brief(name)} is not a name; allowed: 1 to 128 "
+                               "letters, digits, '.', '_', '-', '|' and '&'")
+    check_with(_nextgen(), _schema_view(doc), source, rename=lambda path: _real_names(doc, path))
     resources = doc.get("resources") or {}
     if not resources:
         raise LabError(source, "resources", "no resources; allowed: a map of named resources with one slot")
     for name, top in resources.items():
-        if not isinstance(name, str) or not RESOURCE_NAME.fullmatch(name):
-            raise LabError(source, f"resources.{name}",
-                           f"{name!r} is not a resource name; allowed: lowercase letters, digits, | and &")
         check_with(_resource(), top, source, prefix=f"resources.{name}")
         for resource, key in _walk(top, f"resources.{name}"):
             replicas = resource.get("replicas", 1)

@@ -246,7 +246,7 @@ def backend_config(lab: Lab) -> dict:
             "healthCheck": {"type": "HTTP", "port": HEALTH_PORT, "requestPath": "/healthz",
                             "checkIntervalSec": 10, "timeoutSec": 5},
             # GKE Ingress has no source-range annotation: a Cloud Armor policy restricts callers.
-            "securityPolicy": {"name": SECURITY_POLICY.format(stack=lab.stack)},
+            "securityPolicy": {"name": SECURITY_POLICY.format(stack=lab.stack_id)},
         },
     }
 
@@ -274,7 +274,7 @@ def ingress(lab: Lab) -> dict:
     if lab.rainbow_host:
         annotations["networking.gke.io/managed-certificates"] = NAME
     else:  # no domain: a self-signed certificate the Pulumi program uploads
-        annotations["ingress.gcp.kubernetes.io/pre-shared-cert"] = SSL_CERTIFICATE.format(stack=lab.stack)
+        annotations["ingress.gcp.kubernetes.io/pre-shared-cert"] = SSL_CERTIFICATE.format(stack=lab.stack_id)
     backend = {"service": {"name": NAME, "port": {"name": "grpc-tls"}}}
     spec: dict = {"defaultBackend": backend}
     if lab.rainbow_host:

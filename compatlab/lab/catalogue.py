@@ -51,6 +51,12 @@ def commands() -> dict[str, str]:
 
 
 @cache
+def zones() -> dict[str, tuple[str, ...]]:
+    """Machine family (``t2a``) -> the GCP zones that offer it (``machines.yaml`` ``zones``)."""
+    return {family: tuple(where) for family, where in (_read("machines.yaml").get("zones") or {}).items()}
+
+
+@cache
 def machines() -> dict[str, Machine]:
     """GCE machine type -> ``Machine`` (vCPUs, memory in GB, arch), from ``machines.yaml``."""
     raw = _read("machines.yaml")["machines"]

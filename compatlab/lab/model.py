@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,3 +152,11 @@ class Lab:
     max_hourly_usd: float | None = None
     rainbow_host: str | None = None
     rainbow_source_ranges: tuple[str, ...] = ()
+    zone: str | None = None  # gcp:zone, when the stack file (or Pulumi's config) says it
+
+    @property
+    def stack_id(self) -> str:
+        """The stack's name as GCP resource names take it: lowercase letters, digits and hyphens (``Lab_A`` ->
+        ``lab-a``), at most 40 characters, so ``compatlab-rainbow-<stack_id>`` stays within GCP's 63."""
+        cleaned = re.sub(r"[^a-z0-9]+", "-", self.stack.lower()).strip("-")[:40].strip("-")
+        return cleaned or "stack"

@@ -19,11 +19,11 @@ DATA = Path(__file__).resolve().parents[1] / "data"  # package data: travels in 
 def stack_file(stack: str, stacks_dir: Path = STACKS) -> Path:
     """The stack file for a stack name (``full`` -> ``stacks/Pulumi.full.yaml``) or a path.
 
-    A ``.yaml``/``.yml`` suffix or an existing path is taken as a path; anything
-    else is a name looked up in ``stacks_dir``. Raises nothing: a missing file is
-    the loader's error to report.
+    A path has a ``/`` or ends in ``.yaml``/``.yml``; anything else is a name, looked
+    up in ``stacks_dir`` whatever the current directory holds (a directory ``./dev``
+    does not shadow the stack ``dev``). Raises nothing: a missing file is the
+    loader's error to report.
     """
-    candidate = Path(stack)
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
-        return candidate
+    if "/" in stack or stack.endswith((".yaml", ".yml")):
+        return Path(stack)
     return stacks_dir / f"Pulumi.{stack}.yaml"

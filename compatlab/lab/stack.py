@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
+import difflib
 import ipaddress
 import json
 import math
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from compatlab.errors import LabError
+from compatlab.errors import LabError, brief, key_path
 from compatlab.inputs import check, load_yaml
 
 from . import catalogue
@@ -23,23 +26,36 @@ NAMESPACE = "compatlab"
 DEFAULT_IMAGES = "ghcr.io/converged-computing/compatlab"
 # Pulumi secrets for rainbow (`pulumi config set --secret`): read by the Pulumi program only.
 CREDENTIAL_KEYS = ("rainbowSecret", "rainbowToken")
+# The config namespaces a lab's stack file may hold: ours, and the providers the program uses.
+NAMESPACES = (NAMESPACE, "gcp", "kubernetes", "random", "tls", "pulumi")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+ZONE = re.compile(r"[a-z]+-[a-z]+[0-9]+-[a-z]")
 
 
 def stack_config(path: Path) -> dict[str, Any]:
-    """The ``compatlab:`` keys of a Pulumi stack file, without their namespace.
+    """The ``compatlab:`` keys of a Pulumi stack file, without their namespace, plus ``gcp:zone`` as ``zone``.
 
     The credential keys (``rainbowSecret``, ``rainbowToken``) are left out: only the
     Pulumi program reads them, as secrets. Raises ``LabError`` if the file does not
-    read, parse, or hold a ``config:`` mapping.
+    read, parse, hold a ``config:`` mapping, or holds a key outside the known
+    namespaces (a misspelt ``compatlib:pools`` would otherwise be silently ignored).
     """
     doc = load_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
         raise LabError(path, "config", "a Pulumi stack file needs a 'config:' mapping")
-    return {
-        key.split(":", 1)[1]: value
-        for key, value in doc["config"].items()
-        if key.startswith(f"{NAMESPACE}:") and key.split(":", 1)[1] not in CREDENTIAL_KEYS
-    }
+    config: dict[str, Any] = {}
+    for key, value in doc["config"].items():
+        namespace, _, name = str(key).partition(":")
+        if not isinstance(key, str) or not name or namespace not in NAMESPACES:
+            near = difflib.get_close_matches(namespace, NAMESPACES, n=1)
+            hint = f" (did you mean {near[0]}:{name}?)" if near and name else ""
+            raise LabError(path, f"config.{key_path([key])}", f"is not a config key this lab knows{hint}; allowed: "
+                           f"<namespace>:<key> with a namespace of {', '.join(NAMESPACES)}")
+        if namespace == NAMESPACE and name not in CREDENTIAL_KEYS:
+            config[name] = value
+        elif key == "gcp:zone":
+            config["@zone"] = value
+    return config
 
 
 def lab_config_keys() -> tuple[str, ...]:
@@ -49,7 +65,7 @@ def lab_config_keys() -> tuple[str, ...]:
 
 
 def load_lab(stack: str | Path, jobspecs: Path = JOBSPECS) -> Lab:
-    """Load a stack (a name in ``stacks/`` or a stack file's path) into a ``Lab``.
+    """Load a stack into a ``Lab``: a name is looked up in ``stacks/``, a path (with a ``/`` or a ``.yaml``) is read.
 
     Raises ``LabError`` naming the file, the key and what is allowed for an unknown
     stack or any bad value (schema first, then the rules a schema cannot say).
@@ -57,20 +73,29 @@ def load_lab(stack: str | Path, jobspecs: Path = JOBSPECS) -> Lab:
     path = stack_file(str(stack))
     if not path.exists() and path.parent == STACKS:
         known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in STACKS.glob("Pulumi.*.yaml"))
-        raise LabError(path, "", f"no such stack {stack!r}; allowed: {', '.join(known)}, or a stack file's path")
+        raise LabError(f"stacks/Pulumi.{brief(str(stack))[1:-1]}.yaml", "", f"no such stack {brief(str(stack))}; "
+                       f"allowed: {', '.join(known)}, or a stack file's path")
     config = stack_config(path)
-    return lab_from_config(config, path, jobspecs)
+    zone = config.pop("@zone", None)
+    return lab_from_config(config, path, jobspecs, zone=zone if isinstance(zone, str) else None)
 
 
-def lab_from_config(config: dict[str, Any], path: Path, jobspecs: Path = JOBSPECS) -> Lab:
+def lab_from_config(config: dict[str, Any], path: Path, jobspecs: Path = JOBSPECS, zone: str | None = None) -> Lab:
     """Build a ``Lab`` from the namespace-less config (as Pulumi's ``Config`` gives it).
 
     ``path`` is the stack file the errors name; ``jobspecs`` the workload directory.
     Checks the lab schema, pools (machine arch, the on-demand system pool), MiniClusters
     (pool, arch, base, Go version), node capacity (GKE allocatable cores and memory),
-    workloads and levels. Raises ``LabError`` on the first problem.
+    workloads and levels, and, given the zone (``gcp:zone``), that its region has
+    prices and every Arm pool's machine. Raises ``LabError`` on the first problem.
     """
+    _single_lines(config, path)
     check(config, SCHEMAS / "lab.schema.json", path, prefix=f"{NAMESPACE}:")
+    try:
+        datetime.date.fromisoformat(config["expiry"])
+    except ValueError:
+        raise LabError(path, f"{NAMESPACE}:expiry", f"{brief(config['expiry'])} is not a date; allowed: a real "
+                       "date, YYYY-MM-DD") from None
     pools = _pools(config["pools"], path)
     miniclusters = _miniclusters(config["miniclusters"], pools, path)
     _check_capacity(pools, miniclusters, path)
@@ -97,7 +122,45 @@ def lab_from_config(config: dict[str, Any], path: Path, jobspecs: Path = JOBSPEC
         max_hourly_usd=(config.get("budget") or {}).get("maxHourlyUsd"),
         rainbow_host=rainbow.get("host"),
         rainbow_source_ranges=tuple(rainbow.get("sourceRanges", ())),
+        zone=_zone(zone, pools, path),
     )
+
+
+def _single_lines(config: Any, path: Path) -> None:
+    """Every key and string of the config is one line of printable text (a trailing newline hides in a name)."""
+    stack: list[tuple[Any, list[Any]]] = [(config, [])]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            for key, child in value.items():
+                if not isinstance(key, str):
+                    raise LabError(path, key_path([f"{NAMESPACE}:", *where], ""), f"has a key {brief(key)} that is "
+                                   "not text (YAML read a number or date); allowed: quoted keys")
+                stack.append((child, [*where, key]))
+        elif isinstance(value, list):
+            stack.extend((child, [*where, i]) for i, child in enumerate(value))
+        elif isinstance(value, str) and CONTROL.search(value):
+            raise LabError(path, key_path(where, f"{NAMESPACE}:"), f"{brief(value)} holds a control character (a "
+                           "newline?); allowed: one line of printable text")
+
+
+def _zone(zone: str | None, pools: dict[str, Pool], path: Path) -> str | None:
+    """Check ``gcp:zone`` against the price table's region and the zones that have each Arm pool's machine."""
+    if zone is None:
+        return None
+    if not ZONE.fullmatch(zone):
+        raise LabError(path, "gcp:zone", f"{brief(zone)} is not a GCP zone; allowed: e.g. us-central1-a")
+    region = zone.rsplit("-", 1)[0]
+    priced = catalogue.prices()["region"]
+    if region != priced:
+        raise LabError(path, "gcp:zone", f"{zone} is in {region}, but compatlab/data/prices.yaml prices "
+                       f"{priced} only; allowed: a {priced} zone, or a price table for {region}")
+    for pool in pools.values():
+        where = catalogue.zones().get(pool.machine.name.split("-")[0])
+        if where is not None and zone not in where:
+            raise LabError(path, "gcp:zone", f"{zone} has no {pool.machine.name} machines for pool {pool.name}; "
+                           f"allowed: {', '.join(where)}")
+    return zone
 
 
 def _unique(names: list[str], path: Path, key: str) -> None:

@@ -199,10 +199,10 @@ def test_the_index_agrees_with_the_reference_on_a_varied_synthetic_lab():
 
 
 @pytest.mark.parametrize(("doc", "message"), [
-    ({"version": 1, "resources": {"My-Job": {"type": "node"}}}, r"resources\.My-Job: 'My-Job' is not a resource name"),
+    ({"version": 1, "resources": {"my job": {"type": "node"}}}, r"resources\.my job: 'my job' is not a name"),
     (jobspec(replicas=0), r"resources\.app\.replicas: 0 is not allowed; allowed: an integer >= 1"),
     ({"version": 1, "resources": {"app": {"type": "node", "replicas": "two"}}}, r"replicas: 'two' is not allowed"),
-    ({"version": 1, "resources": {"app": "hello"}}, r"resources\.app: 'hello' is not of type"),
+    ({"version": 1, "resources": {"app": "hello"}}, r"resources\.app: 'hello' is not a mapping"),
 ])
 def test_bad_resources_are_named(doc, message):
     with pytest.raises(LabError, match=message):
