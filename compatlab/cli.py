@@ -25,6 +25,7 @@ from compatlab.scheduler.interface import Denied, SchedulerError
 from compatlab.scheduler.match import explain
 from compatlab.scheduler.request import read_request
 
+from . import __version__
 from .errors import LabError
 from .files import NotOurs, replace_tree
 from .inputs import load_yaml
@@ -216,8 +217,12 @@ def _receive(args: argparse.Namespace) -> int:
     from compatlab.experiment.state import load_state
 
     check_cluster(args.cluster)
-    secret = read_secret("COMPATLAB_CLUSTER_SECRET", Path(args.cluster_secret_file) if args.cluster_secret_file
-                         else None, "cluster secret")
+    secret_file = Path(args.cluster_secret_file) if args.cluster_secret_file else None
+    if secret_file is not None and not secret_file.exists() and secret_file.parent.is_dir():
+        raise LabError(secret_file, "", "does not exist: this cluster is not registered yet; allowed: compatlab "
+                       "register --write-secrets on your machine, then wait about a minute for the Secret to reach "
+                       "the pod")
+    secret = read_secret("COMPATLAB_CLUSTER_SECRET", secret_file, "cluster secret")
     executor = executor_for(args.executor, load_state(Path(args.state)), args.stack, args.timeout)
     scheduler = connect(_target(args), Path(args.state), None, notify=_notify)
     try:
@@ -404,6 +409,7 @@ def parser() -> argparse.ArgumentParser:
     Raises nothing; parsing bad arguments exits with ``SystemExit`` (2).
     """
     top = argparse.ArgumentParser(prog="compatlab", description="The compatibility experiment.", allow_abbrev=False)
+    top.add_argument("--version", action="version", version=f"compatlab {__version__}")
     sub = top.add_subparsers(dest="command", required=True)
     _command(sub, "generate", "write rainbow metadata and jobspecs per level for a stack", _generate, out="required")
     match = _command(sub, "match", "which registered clusters satisfy each jobspec, and why not", _match,

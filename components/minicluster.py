@@ -34,9 +34,9 @@ class FluxMiniCluster(pulumi.ComponentResource):
     """One Flux MiniCluster custom resource, as ``compatlab.kube.minicluster.minicluster`` builds it.
 
     Attributes: ``resource`` (a ``k8s.apiextensions.CustomResource``) and
-    ``credentials`` (its Secret ``compatlab-<name>``, placeholders until ``compatlab
-    register --kubeconfig`` writes rainbow's token and secret: Pulumi ignores changes
-    to its data, so a later ``pulumi up`` keeps what register wrote); outputs ``name``,
+    ``credentials`` (its Secret ``compatlab-<name>``, declared without data: ``compatlab
+    register --write-secrets`` writes rainbow's token and secret, and a later ``pulumi up``,
+    which applies server-side and owns no data field, keeps them); outputs ``name``,
     ``pool``, ``arch``, ``base``, ``size`` (pods). Depends on the operator, so it never
     races the CRD (pulumi-kubernetes #861, #1164, #3188), on the namespace, the
     receiver ConfigMap and its Secret, which its pods mount.
@@ -51,8 +51,7 @@ class FluxMiniCluster(pulumi.ComponentResource):
         self.credentials = apply_object(
             f"{name}-credentials",
             credentials_placeholder(args.lab, credentials_secret_name(mc.name), NAMESPACE),
-            pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.namespace],
-                                   ignore_changes=["stringData", "data"]),
+            pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.namespace]),
         )
         self.resource = apply_object(
             name, minicluster(args.lab, mc),

@@ -73,3 +73,12 @@ def test_the_readme_layout_table_matches_the_tree():
         assert f"compatlab/{module.name}" in listed, f"compatlab/{module.name} is missing from the README's layout"
     for name in SUBPACKAGES:
         assert f"compatlab/{name}/" in listed, f"compatlab/{name}/ is missing from the README's layout table"
+
+
+def test_the_package_says_the_version_pyproject_declares():
+    import tomllib
+
+    from compatlab import __version__
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert __version__ == declared

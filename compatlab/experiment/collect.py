@@ -23,15 +23,23 @@ from typing import Any
 
 from compatlab.errors import LabError
 from compatlab.files import write_file
-from compatlab.kube.minicluster import RESULTS
+from compatlab.kube.minicluster import RESULTS, container_name
 from compatlab.lab.model import Lab
 
 from .records import ResultRecord
 
 NAME = re.compile(r"[0-9a-f]{8}\.[a-z]+\.[a-z][a-z0-9]*\.[0-9]+\.json")
 MAX_RECORD = 4 << 20  # bytes; a record holds 50 lines of output, never megabytes
-TAR_B64 = ('cd "$1" 2>/dev/null || exit 0; find . -maxdepth 1 -type f -name "*.json" | sed "s|^./||" | '
-           'tar -cf - -T - 2>/dev/null | base64')
+# Exit 3: no results directory (the receiver never ran there); 4: tar failed. Names are compatlab's (no spaces).
+TAR_B64 = r"""
+cd "$1" 2>/dev/null || exit 3
+set -- $(find . -maxdepth 1 -type f -name '*.json' | sed 's|^\./||')
+[ "$#" -eq 0 ] && exit 0
+tar -cf /tmp/.compatlab-collect.tar -- "$@" || exit 4
+base64 /tmp/.compatlab-collect.tar; rc=$?
+rm -f /tmp/.compatlab-collect.tar
+exit $rc
+"""
 
 
 @dataclass
@@ -84,6 +92,31 @@ def _parse(name: str, data: bytes, cluster: str) -> str | None:
     return None
 
 
+def with_kubernetes_evidence(data: bytes, ooms: list[tuple[str, str]]) -> bytes:
+    """A record the receiver could not finish (it died with its container), told by Kubernetes what happened.
+
+    On Kubernetes 1.28 and later an out-of-memory kill takes the whole container
+    (``memory.oom.group``), the receiver with it: the record says ``interrupted``
+    (or exit 137), and the pod's last termination says ``OOMKilled`` within the
+    job's time. Such a record becomes ``oom-killed`` with that evidence.
+    """
+    doc: dict[str, Any] = json.loads(data)
+    suspect = doc.get("state") == "interrupted" or doc.get("exit_code") == 137
+    if doc.get("outcome") != "failed-other" or not suspect:
+        return data
+    for reason, finished in ooms:
+        end = doc.get("end") or "9999"
+        if doc["start"] <= _utc(finished) <= end:
+            doc.update(outcome="oom-killed", evidence=f"Kubernetes: the container was {reason} at {_utc(finished)}")
+            return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
+    return data
+
+
+def _utc(stamp: str) -> str:
+    # The API's times are datetimes with +00:00; records say ...Z to the second.
+    return stamp.replace("+00:00", "Z").split(".")[0].removesuffix("Z") + "Z" if stamp else ""
+
+
 def _cluster_of(path: Path) -> str | None:
     try:
         return str(json.loads(path.read_text())["cluster"])
@@ -103,10 +136,14 @@ def collect(kube: Any, lab: Lab, results: Path, force: bool = False,
     for mc in lab.miniclusters:
         try:
             pod = kube.lead_pod(mc.name)
-            code, out, err = kube.exec(pod.name, ["sh", "-c", TAR_B64, "collect", RESULTS])
+            code, out, err = kube.exec(pod.name, container_name(mc.name), ["sh", "-c", TAR_B64, "collect", RESULTS])
+            if code == 3:
+                raise LabError(pod.name, "", f"has no {RESULTS}: no receiver has run there yet (or the pod was "
+                               "replaced, and its results with it)")
             if code != 0:
-                raise LabError(pod.name, "", f"listing {RESULTS} failed: exit {code}: {' '.join(err.split())[:200]}")
+                raise LabError(pod.name, "", f"reading {RESULTS} failed: exit {code}: {' '.join(err.split())[:200]}")
             files = _records(out)
+            ooms = [p.terminated for p in kube.pods(mc.name) if p.terminated and p.terminated[0] == "OOMKilled"]
         except (LabError, ValueError) as err:
             done.unreachable[mc.name] = str(err)
             tick(mc.name)
@@ -116,6 +153,7 @@ def collect(kube: Any, lab: Lab, results: Path, force: bool = False,
             if why:
                 done.bad.append(f"{mc.name}:{name}: {why}")
                 continue
+            data = with_kubernetes_evidence(data, ooms)
             local = results / name
             other = _cluster_of(local)
             if other is not None and other != mc.name:

@@ -15,6 +15,7 @@ import errno
 import os
 import signal
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -51,8 +52,13 @@ class Executor(Protocol):
 
     name: str
 
-    def execute(self, cluster: str, name: JobName, jobspec: str) -> Execution:
-        """Run it (or predict it) and say what happened. Raises nothing for a job that fails."""
+    def execute(self, cluster: str, name: JobName, jobspec: str,
+                submitted: Callable[[str], None] = ...) -> Execution:
+        """Run it (or predict it) and say what happened. Raises nothing for a job that fails.
+
+        ``submitted`` is told the executor's own job id as soon as one exists, so a
+        receiver stopped while the job runs can find it again.
+        """
         ...
 
 
@@ -69,7 +75,8 @@ class SimulatedExecutor:
         self._clusters = {mc.name: mc for mc in lab.miniclusters}
         self._workloads = {w.name: w for w in lab.workloads}
 
-    def execute(self, cluster: str, name: JobName, jobspec: str) -> Execution:
+    def execute(self, cluster: str, name: JobName, jobspec: str,
+                submitted: Callable[[str], None] = lambda _: None) -> Execution:
         """``outcome(workload, cluster)`` as the observed outcome, evidence ``simulated: <detail>``."""
         now = utc_now()
         mc, workload = self._clusters.get(cluster), self._workloads.get(name.workload)
@@ -106,7 +113,8 @@ class LocalExecutor:
         self._timeout = timeout_s
         self._cwd = cwd
 
-    def execute(self, cluster: str, name: JobName, jobspec: str) -> Execution:
+    def execute(self, cluster: str, name: JobName, jobspec: str,
+                submitted: Callable[[str], None] = lambda _: None) -> Execution:
         """Run the first task's command; classify its exit code and output."""
         start = utc_now()
         try:

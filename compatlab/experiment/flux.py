@@ -33,8 +33,25 @@ from .executors import Execution
 from .observe import OTHER, classify
 from .records import JobName, tail, utc_now
 
-MEMORY_EVENTS = (Path("/sys/fs/cgroup/memory.events"),  # cgroup v2
-                 Path("/sys/fs/cgroup/memory/memory.oom_control"))  # cgroup v1: oom_kill N
+
+def memory_events() -> tuple[Path, ...]:
+    """Where this container's cgroup counts out-of-memory kills: v2 ``memory.events``, v1 ``memory.oom_control``.
+
+    Read from ``/proc/self/cgroup``: a privileged container (the Rocky bases) has no
+    cgroup namespace, so its cgroup is a path below the node's root, not the root.
+    """
+    found: list[Path] = []
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "":
+            found.append(Path(f"/sys/fs/cgroup{path}") / "memory.events")
+        elif "memory" in controllers.split(","):
+            found.append(Path(f"/sys/fs/cgroup/memory{path}") / "memory.oom_control")
+    return (*found, Path("/sys/fs/cgroup/memory.events"), Path("/sys/fs/cgroup/memory/memory.oom_control"))
 Run = Callable[[list[str], float], tuple[int, str]]  # argv, timeout seconds -> (exit code, stdout+stderr)
 
 
@@ -70,9 +87,9 @@ def _run(argv: list[str], timeout_s: float) -> tuple[int, str]:
     return done.returncode, done.stdout.decode(errors="replace")
 
 
-def oom_kills(paths: tuple[Path, ...] = MEMORY_EVENTS) -> int | None:
+def oom_kills(paths: tuple[Path, ...] | None = None) -> int | None:
     """The cgroup's ``oom_kill`` count (an int), or None when no cgroup file says it."""
-    for path in paths:
+    for path in paths if paths is not None else memory_events():
         try:
             for line in path.read_text().splitlines():
                 key, _, value = line.partition(" ")
@@ -106,12 +123,17 @@ def parse_jobs_line(line: str) -> FluxJob:
 
 
 class FluxExecutor:
-    """Runs each job with ``flux submit``, waits with ``flux job attach``, reads the end state with ``flux jobs``.
+    """Runs each job with ``flux submit``, waits with ``flux job attach``, reads its end with ``flux jobs``.
 
-    ``timeout_s`` bounds the wait (the job is cancelled after it); ``run`` runs a
-    command (argv, timeout) and gives (exit code, output), replaceable for tests.
-    Raises ``LabError`` when there is no ``flux`` command: the receiver must run in
-    a Flux shell (``flux proxy``), or every job would look like missing software.
+    The transformer's line is used as written, with three changes: the job is
+    named after rainbow's job (``--job-name``), the receiver's own ``PYTHONPATH``
+    and ``LD_LIBRARY_PATH`` (the flux view's) are not passed to the job
+    (``--env=-NAME``), and a jobspec with more than one task is refused (the
+    lab's have one). ``timeout_s`` bounds the wait: the job is then cancelled
+    (``flux cancel``) and waited for. ``run`` runs a command (argv, timeout) and
+    gives (exit code, output), replaceable for tests. Raises ``LabError`` when
+    there is no ``flux`` command: the receiver must run in a Flux shell
+    (``flux proxy``), or every job would look like missing software.
     """
 
     name = "flux"
@@ -125,23 +147,52 @@ class FluxExecutor:
         self._run = run
         self._oom = oom
 
-    def execute(self, cluster: str, name: JobName, jobspec: str) -> Execution:
-        """Submit the transformer's command, wait, and classify the job's end."""
+    def submit_line(self, name: JobName, jobspec: str) -> list[str]:
+        """The ``flux submit`` argv this executor runs for a jobspec (YAML). Raises ``ValueError``."""
+        commands = flux_commands(yaml.safe_load(jobspec))
+        if len(commands) != 1:
+            raise ValueError(f"{len(commands)} tasks; allowed: one task per jobspec")
+        argv = list(commands[0])
+        if "--job-name" in argv:
+            argv[argv.index("--job-name") + 1] = str(name)
+        return [*argv[:2], "--env=-PYTHONPATH", "--env=-LD_LIBRARY_PATH", *argv[2:]]
+
+    def execute(self, cluster: str, name: JobName, jobspec: str,
+                submitted: Callable[[str], None] = lambda _: None) -> Execution:
+        """Submit, wait, and classify the job's end; ``submitted`` is told Flux's job id as soon as it exists."""
         start = utc_now()
         try:
-            commands = flux_commands(yaml.safe_load(jobspec))
+            argv = self.submit_line(name, jobspec)
         except (ValueError, yaml.YAMLError) as err:
             return Execution(self.name, None, start, utc_now(), None, OTHER, f"not runnable: {err}", (), None)
         before = self._oom()
-        code, out = self._run(commands[0], 60.0)
+        code, out = self._run(argv, 60.0)
         jobid = out.strip().splitlines()[-1].strip() if code == 0 and out.strip() else None
         if code != 0 or not jobid:  # refused by flux submit: no job exists
             seen = classify(code if code else 1, out)
             return Execution(self.name, None, start, utc_now(), code, seen.outcome, seen.evidence, tail(out),
                              "refused by flux submit")
+        submitted(jobid)
+        return self._wait(jobid, start, before)
+
+    def resume(self, jobid: str, start: str) -> Execution | None:
+        """The end of a job submitted before the receiver was stopped, or None when this Flux does not know it.
+
+        A Flux instance restarted with its container (an out-of-memory kill takes
+        the whole container on Kubernetes 1.28 and later) has forgotten the job.
+        """
+        code, _ = self._run(["flux", "jobs", "--no-header", "--format", "{state}", jobid], 60.0)
+        if code != 0:
+            return None
+        return self._wait(jobid, start, None)
+
+    def _wait(self, jobid: str, start: str, before: int | None) -> Execution:
         attach_code, output = self._run(["flux", "job", "attach", jobid], self._timeout)
-        if attach_code == -1:
-            self._run(["flux", "job", "cancel", jobid], 60.0)
+        timed_out = attach_code == -1
+        if timed_out:
+            self._run(["flux", "cancel", jobid], 60.0)
+        # attach returns when the job finishes; its result is final once the job is clean.
+        self._run(["flux", "job", "wait-event", "-t", "60", jobid, "clean"], 90.0)
         _, line = self._run(["flux", "jobs", "--no-header", "--format",
                              "{state}|{result}|{returncode}|{exception.type}|{exception.note}", jobid], 60.0)
         job = parse_jobs_line(line.strip().splitlines()[-1] if line.strip() else "")
@@ -149,7 +200,7 @@ class FluxExecutor:
         oom = before is not None and after is not None and after > before
         code = job.returncode if job.returncode is not None else attach_code
         evidence_text = "\n".join(x for x in (output, job.exception) if x)
-        if attach_code == -1:
+        if timed_out:
             seen_outcome, evidence = OTHER, f"cancelled after the {self._timeout:g} s timeout"
         else:
             seen = classify(code, evidence_text, oom_killed=oom)

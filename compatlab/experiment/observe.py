@@ -30,6 +30,7 @@ _PATTERNS = (
     ("oom-killed", r"out of memory|oomkilled|oom-kill|cannot allocate memory|std::bad_alloc|memoryerror"),
     ("disk-full", r"no space left on device|disk quota exceeded"),
 )
+SUMMARY = re.compile(r"flux-job: task\(s\) |[0-9.]+s: flux-shell\[[0-9]+\]: ")
 _EVIDENCE = tuple((mode, re.compile(pattern, re.IGNORECASE)) for mode, pattern in _PATTERNS)
 
 
@@ -60,7 +61,9 @@ def classify(exit_code: int | None, output: str, oom_killed: bool = False) -> Ob
         return Observation("missing-software", "exit 127: command not found")
     if exit_code == 137:
         return Observation(OTHER, "exit 137 (SIGKILL) with no out-of-memory record")
-    tail = _cut(lines[-1]) if lines else "no output"
+    # The job's own last words, not the launcher's summary (flux job attach adds "flux-job: task(s) ...").
+    own = [line for line in lines if not SUMMARY.match(line)]
+    tail = _cut((own or lines)[-1]) if lines else "no output"
     return Observation(OTHER, f"exit {exit_code}: {tail}")
 
 

@@ -19,11 +19,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from compatlab.scheduler.interface import Scheduler
 
-from .executors import Executor
-from .records import JobName, ResultRecord, parse_name, record_path, write_record
+from .executors import Execution, Executor
+from .observe import OTHER
+from .records import JobName, ResultRecord, parse_name, record_path, utc_now, write_record
 from .state import read_events, received_journal
 
 
@@ -76,10 +78,19 @@ def receive_round(scheduler: Scheduler, journal_dir: Path, cluster: str, secret:
             scheduler.accept(cluster, secret, ids)
             journal.append({"event": "accepted", "job_ids": ids, "cluster": cluster})
         written = 0
-        for (job_id, _), event in sorted(kept.items()):
-            if record_path(results, event["name"]).exists():
+        started = {(e["job_id"], e["name"]): e for e in journal.events if e["event"] == "started"}
+        running = {(e["job_id"], e["name"]): e for e in journal.events if e["event"] == "submitted"}
+        for key, event in sorted(kept.items()):
+            job_id, name = key
+            if record_path(results, name).exists():
                 continue
-            record = run_job(executor, cluster, job_id, event["name"], event["jobspec"])
+            if key in started and executor.name != "simulated":
+                # The receiver stopped while this job ran: find it again, never run it twice.
+                record = rerun_record(executor, cluster, job_id, event, started[key], running.get(key))
+            else:
+                journal.append({"event": "started", "job_id": job_id, "name": name, "start": utc_now()})
+                record = run_job(executor, cluster, job_id, name, event["jobspec"], lambda ident, k=key: journal.append(
+                    {"event": "submitted", "job_id": k[0], "name": k[1], "executor_job_id": ident}))
             write_record(results, record)
             written += 1
             if on_record:
@@ -98,14 +109,37 @@ def other_clusters_names(journal_dir: Path, cluster: str) -> set[str]:
     return names
 
 
-def run_job(executor: Executor, cluster: str, job_id: int, name: str, jobspec: str) -> ResultRecord:
-    """Run one job with ``executor`` and make its record. A name compatlab did not give is run all the same."""
-    parsed = parse_name(name)
-    if parsed is None:
-        parsed = JobName("00000000", "unknown", "unknown", 0)
-    done = executor.execute(cluster, parsed, jobspec)
+def _name(name: str) -> JobName:
+    return parse_name(name) or JobName("00000000", "unknown", "unknown", 0)
+
+
+def _record(cluster: str, job_id: int, name: str, jobspec: str, done: Execution) -> ResultRecord:
+    parsed = _name(name)
     return ResultRecord(name=name, run=parsed.run, level=parsed.level, workload=parsed.workload, trial=parsed.trial,
                         cluster=cluster, rainbow_job_id=job_id, jobspec=jobspec, **asdict(done))
+
+
+def run_job(executor: Executor, cluster: str, job_id: int, name: str, jobspec: str,
+            submitted: Callable[[str], None] = lambda _: None) -> ResultRecord:
+    """Run one job with ``executor`` and make its record. A name compatlab did not give is run all the same."""
+    return _record(cluster, job_id, name, jobspec, executor.execute(cluster, _name(name), jobspec, submitted))
+
+
+INTERRUPTED = ("the receiver stopped while this job ran and its end is unknown; on Kubernetes 1.28 and later an "
+               "out-of-memory kill takes the whole container, receiver and Flux with it (compatlab collect reads "
+               "the pod's last termination)")
+
+
+def rerun_record(executor: Executor, cluster: str, job_id: int, received: dict[str, Any], started: dict[str, Any],
+                 submitted: dict[str, Any] | None) -> ResultRecord:
+    """The record of a job a stopped receiver had started: its end from the executor, or ``failed-other``."""
+    resume = getattr(executor, "resume", None)
+    done = resume(submitted["executor_job_id"], started["start"]) if submitted and resume else None
+    if done is None:
+        ident = submitted["executor_job_id"] if submitted else None
+        done = Execution(executor.name, ident, started["start"], utc_now(), None, OTHER, INTERRUPTED, (),
+                         "interrupted")
+    return _record(cluster, job_id, received["name"], received["jobspec"], done)
 
 
 def receive_loop(scheduler: Scheduler, journal_dir: Path, cluster: str, secret: str, results: Path,

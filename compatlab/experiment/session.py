@@ -22,7 +22,6 @@ from typing import Any
 from compatlab.errors import LabError
 from compatlab.files import MARKER, replace_tree, umask, write_file, written_by
 from compatlab.formats.generate import generate
-from compatlab.kube.receiver import PLACEHOLDER
 from compatlab.lab.model import Lab
 from compatlab.lab.stack import load_lab
 from compatlab.scheduler.embedded import EmbeddedScheduler
@@ -225,9 +224,6 @@ def do_receive(scheduler: Scheduler, state_dir: Path, cluster: str, secret: str 
         known = ", ".join(sorted(state.clusters)) if state else "no state here"
         raise LabError(state_dir, f"clusters.{cluster}", f"no secret for cluster {cluster}; allowed: a cluster a "
                        f"register with this --state registered ({known}), or --cluster-secret-file")
-    if secret == PLACEHOLDER:
-        raise LabError(f"cluster {cluster}", "secret", "is still the lab's placeholder; allowed: run compatlab "
-                       "register --kubeconfig first (the mounted Secret refreshes within about a minute)")
     state_dir.mkdir(parents=True, exist_ok=True)
     results.mkdir(parents=True, exist_ok=True)
     return receive_loop(scheduler, state_dir, cluster, secret, results, executor, interval_s, rounds, on_record)

@@ -13,33 +13,50 @@ come from the very graphs ``generate`` writes for the cluster.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from compatlab.errors import LabError
 from compatlab.files import write_file
 from compatlab.formats import vocabulary as v
 from compatlab.formats.graphs import nodes_graph, subsystem_graphs
+from compatlab.kube.minicluster import container_name
 from compatlab.lab.catalogue import commands
 from compatlab.lab.model import MiniCluster
 
 PROBE_FILE = "probe.json"
 ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}  # uname -m -> Go/Kubernetes arch
+# The container's own cgroup, wherever it is mounted: a privileged container (the Rocky bases, for
+# singularity) gets no cgroup namespace from containerd, so /sys/fs/cgroup there is the node's root and
+# the container's limits live under the path /proc/self/cgroup names.
 PROBE = r"""
 workdir=$1; shift
 echo "arch=$(uname -m)"
 if [ -r /etc/os-release ]; then . /etc/os-release; echo "os_id=$ID"; echo "os_version=$VERSION_ID"; fi
 echo "go=$(go version 2>/dev/null | awk '{print $3}')"
-if [ -r /sys/fs/cgroup/cpu.max ]; then echo "cpu_max=$(cat /sys/fs/cgroup/cpu.max)"
-elif [ -r /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then
-  echo "cpu_max=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"; fi
-if [ -r /sys/fs/cgroup/memory.max ]; then echo "memory_max=$(cat /sys/fs/cgroup/memory.max)"
-elif [ -r /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then
-  echo "memory_max=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"; fi
+v2=$(sed -n 's/^0:://p' /proc/self/cgroup 2>/dev/null)
+if [ -r "/sys/fs/cgroup$v2/cpu.max" ]; then
+  echo "cpu_max=$(cat "/sys/fs/cgroup$v2/cpu.max")"; echo "memory_max=$(cat "/sys/fs/cgroup$v2/memory.max")"
+else
+  cpu=$(sed -n 's/^[0-9]*:[^:]*cpu[,:][^:]*:\(.*\)/\1/p;s/^[0-9]*:cpu:\(.*\)/\1/p' /proc/self/cgroup | head -1)
+  mem=$(sed -n 's/^[0-9]*:memory:\(.*\)/\1/p' /proc/self/cgroup | head -1)
+  for d in "/sys/fs/cgroup/cpu,cpuacct$cpu" "/sys/fs/cgroup/cpu$cpu" /sys/fs/cgroup/cpu; do
+    if [ -r "$d/cpu.cfs_quota_us" ]; then
+      echo "cpu_max=$(cat "$d/cpu.cfs_quota_us") $(cat "$d/cpu.cfs_period_us")"; break; fi; done
+  for d in "/sys/fs/cgroup/memory$mem" /sys/fs/cgroup/memory; do
+    if [ -r "$d/memory.limit_in_bytes" ]; then echo "memory_max=$(cat "$d/memory.limit_in_bytes")"; break; fi; done
+fi
 echo "disk_free_kb=$(df -Pk "$workdir" 2>/dev/null | awk 'NR==2 {print $4}')"
+if [ -r /mnt/flux/flux-view.sh ]; then
+  . /mnt/flux/flux-view.sh >/dev/null 2>&1
+  echo "flux_resources=$(flux proxy "$fluxsocket" flux resource info 2>/dev/null)"
+fi
+echo "receiver=$(compatlab --version 2>&1 | head -1)"
 for c in "$@"; do if command -v "$c" >/dev/null 2>&1; then echo "has_$c=yes"; else echo "has_$c=no"; fi; done
 """
-WORKDIR = "/tmp"
+WORKDIR = "/tmp"  # where jobs write by default
 
 
 @dataclass(frozen=True)
@@ -112,6 +129,12 @@ def observations(probe: dict[str, str], ephemeral_limit: str | None) -> dict[str
                                 else ""),
             "go": probe.get("go", "").removeprefix("go") or "none"}
     seen["disk_gb"] = f"{float(parse_quantity(ephemeral_limit)) / 1e9:g}" if ephemeral_limit else "unlimited"
+    # Flux schedules on what it sees, the node's cores, not the cgroup's quota: say what it sees per broker.
+    counts = re.findall(r"([0-9]+) (Nodes|Cores)", probe.get("flux_resources", ""))
+    found = {kind: int(n) for n, kind in counts}
+    if found.get("Nodes") and "Cores" in found:
+        seen["flux_cores_per_node"] = f"{found['Cores'] / found['Nodes']:g}"
+    seen["receiver"] = probe.get("receiver", "") or "missing"
     for key, value in probe.items():
         if key.startswith("has_"):
             seen[key] = value
@@ -144,6 +167,11 @@ def compare(claimed: dict[str, str], seen: dict[str, str]) -> list[Difference]:
             ok = observed == value
         if not ok:
             differences.append(Difference(field, value, observed))
+    flux_cores = seen.get("flux_cores_per_node")
+    if flux_cores is not None and claimed.get("cores_per_node") and flux_cores != claimed["cores_per_node"]:
+        differences.append(Difference("flux_cores_per_node", claimed["cores_per_node"], flux_cores))
+    if not seen.get("receiver", "").startswith("compatlab "):
+        differences.append(Difference("receiver", "compatlab installed", seen.get("receiver", "missing")[:120]))
     free, disk = seen.get("disk_free_gb", ""), claimed.get("disk_gb", "")
     try:
         if float(free) < float(disk):
@@ -169,10 +197,18 @@ class Verdict:
 
 
 def verify(kube: Any, mc: MiniCluster) -> Verdict:
-    """Probe ``mc``'s lead broker through ``kube`` (a ``KubeAccess``) and compare. Raises ``LabError`` from the API."""
-    pod = kube.lead_pod(mc.name)
-    wanted = sorted({commands().get(p, p) for p in mc.software})
-    code, out, err = kube.exec(pod.name, ["sh", "-c", PROBE, "probe", WORKDIR, *wanted])
+    """Probe ``mc``'s lead broker through ``kube`` (a ``KubeAccess``) and compare.
+
+    A MiniCluster that cannot be probed (not running, the API refusing) is a
+    verdict with one difference, ``reachable``: one cluster down does not stop
+    the others being verified.
+    """
+    try:
+        pod = kube.lead_pod(mc.name)
+        wanted = sorted({commands().get(p, p) for p in mc.software})
+        code, out, err = kube.exec(pod.name, container_name(mc.name), ["sh", "-c", PROBE, "probe", WORKDIR, *wanted])
+    except LabError as problem:
+        return Verdict(mc.name, "-", {}, (Difference("reachable", "a running lead broker", str(problem)[:200]),))
     seen = observations(parse_probe(out), pod.limits.get("ephemeral-storage"))
     differences = compare(claims(mc), seen)
     if code != 0:

@@ -17,23 +17,27 @@ from typing import Any
 
 from compatlab.errors import LabError
 
-from .minicluster import APP_CONTAINER, NAMESPACE, credentials_secret_name
+from .minicluster import NAMESPACE, container_name, credentials_secret_name
 
 COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"  # set by the Job controller (Kubernetes >= 1.28)
 
 
 @dataclass(frozen=True)
 class Pod:
-    """A MiniCluster pod: its name, index in the MiniCluster, phase and the app container's limits.
+    """A MiniCluster pod: its name, index in the MiniCluster, phase, the Flux container's limits and terminations.
 
     ``limits`` are the Kubernetes quantities as written (``{"cpu": "1", "memory": "2G",
-    "ephemeral-storage": "8G"}``).
+    "ephemeral-storage": "8G"}``); ``created`` the pod's creation time (ISO 8601);
+    ``terminated`` the container's last termination, if it restarted: (reason such
+    as ``OOMKilled``, finished at, ISO 8601, UTC).
     """
 
     name: str
     index: int
     phase: str
     limits: dict[str, str]
+    created: str = ""
+    terminated: tuple[str, str] | None = None
 
 
 class KubeAccess:
@@ -93,37 +97,56 @@ class KubeAccess:
                 continue
             limits: dict[str, str] = {}
             for container in item.spec.containers or []:
-                if container.name == APP_CONTAINER and container.resources and container.resources.limits:
+                if container.name == container_name(minicluster) and container.resources and container.resources.limits:
                     limits = {k: str(v) for k, v in container.resources.limits.items()}
-            pods.append(Pod(name, number, item.status.phase or "", limits))
-        return sorted(pods, key=lambda p: p.index)
+            terminated = None
+            for status in (item.status.container_statuses or []) if item.status else []:
+                last = status.last_state.terminated if status.name == container_name(minicluster) and \
+                    status.last_state else None
+                if last is not None:
+                    finished = last.finished_at.isoformat() if last.finished_at else ""
+                    terminated = (last.reason or "", finished)
+            created = item.metadata.creation_timestamp
+            pods.append(Pod(name, number, item.status.phase or "", limits,
+                            created.isoformat() if created else "", terminated))
+        return sorted(pods, key=lambda p: (p.index, p.created))
 
     def lead_pod(self, minicluster: str) -> Pod:
-        """The running lead broker (index 0). Raises ``LabError`` when it is not running."""
-        lead = next((p for p in self.pods(minicluster) if p.index == 0), None)
-        if lead is None or lead.phase != "Running":
-            state = "no pod" if lead is None else f"pod {lead.name} is {lead.phase}"
+        """The running lead broker (index 0; the newest, when a failed one lingers). ``LabError`` if none runs."""
+        leads = [p for p in self.pods(minicluster) if p.index == 0]
+        running = [p for p in leads if p.phase == "Running"]
+        if not running:
+            state = f"pod {leads[-1].name} is {leads[-1].phase}" if leads else "no pod"
             raise LabError(f"minicluster {minicluster}", "", f"its lead broker is not running ({state} in namespace "
                            f"{self.namespace}); allowed: a lab that is up (pulumi up, then wait for the pods)")
-        return lead
+        return running[-1]
 
-    def exec(self, pod: str, argv: list[str], timeout_s: float = 120.0) -> tuple[int, str, str]:
-        """Run ``argv`` in the pod's app container: (exit code, stdout, stderr) as text."""
+    def exec(self, pod: str, container: str, argv: list[str], timeout_s: float = 120.0) -> tuple[int, str, str]:
+        """Run ``argv`` in the pod's ``container``: (exit code, stdout, stderr) as text.
+
+        Bounded by ``timeout_s`` seconds; a stream that ends without an exit status
+        or breaks is a ``LabError``, never a hang or a traceback.
+        """
         what = f"running {argv[0]} in pod {pod}"
         ws = self._call(what, self._stream, self.core.connect_get_namespaced_pod_exec, pod, self.namespace,
-                        command=argv, container=APP_CONTAINER, stderr=True, stdin=False, stdout=True, tty=False,
+                        command=argv, container=container, stderr=True, stdin=False, stdout=True, tty=False,
                         _preload_content=False)
-        out, err = [], []
         try:
             ws.run_forever(timeout=timeout_s)
-            out.append(ws.read_stdout() or "")
-            err.append(ws.read_stderr() or "")
+            if ws.is_open():  # still running: reading now would wait without end
+                raise LabError(f"kubernetes: {what}", "", f"did not finish within {timeout_s:g} s")
+            out, err = ws.read_stdout(timeout=0) or "", ws.read_stderr(timeout=0) or ""
             code = ws.returncode
+        except LabError:
+            raise
+        except Exception as err:  # the websocket and the status parsing raise their own kinds
+            raise LabError(f"kubernetes: {what}", "", f"the exec stream failed ({type(err).__name__}: "
+                           f"{' '.join(str(err).split())[:160]})") from None
         finally:
             ws.close()
         if code is None:
-            raise LabError(f"kubernetes: {what}", "", f"did not finish within {timeout_s:g} s")
-        return int(code), "".join(out), "".join(err)
+            raise LabError(f"kubernetes: {what}", "", "ended without an exit status")
+        return int(code), out, err
 
     def write_credentials(self, minicluster: str, token: str, secret: str) -> None:
         """Put a cluster's rainbow token and secret into its Secret (which the lab created), mounted in its pods."""

@@ -18,13 +18,25 @@ from .rainbow import in_cluster_host
 from .receiver import CONFIGMAP, ZIP
 
 NAMESPACE = "miniclusters"
-APP_CONTAINER = "app"
 FLUX_PYTHON = "/mnt/flux/view/bin/python3.11"
 DIST = "/opt/compatlab-dist"  # the receiver ConfigMap, mounted
-HOME = "/opt/compatlab"  # the package, unpacked
-CREDENTIALS = "/var/run/compatlab"  # the cluster's Secret, mounted: files token and secret
-STATE = "/tmp/compatlab/state"  # the receiver's journal in the lead broker
-RESULTS = "/tmp/compatlab/results"  # its result records, which compatlab collect copies out
+CREDENTIALS = "/var/run/compatlab"  # the cluster's Secret, mounted: files token and secret, once registered
+# The flux view's emptyDir outlives the container: on Kubernetes >= 1.28 an out-of-memory kill of one job takes
+# the whole container (memory.oom.group), and its filesystem with it, but not the pod's volumes.
+WORK = "/mnt/flux/compatlab"
+HOME = f"{WORK}/home"  # the package, unpacked
+VENV = f"{WORK}/venv"  # its pinned dependencies, apart from Flux's own Python packages
+STATE = f"{WORK}/state"  # the receiver's journal in the lead broker
+RESULTS = f"{WORK}/results"  # its result records, which compatlab collect copies out
+
+
+def container_name(minicluster: str) -> str:
+    """The name of a MiniCluster's Flux container: the operator names it after the MiniCluster.
+
+    Flux Operator 0.2.1, ``controllers/flux/containers.go``: the container that runs
+    Flux takes the MiniCluster's name, whatever the spec says.
+    """
+    return minicluster
 
 
 def credentials_secret_name(minicluster: str) -> str:
@@ -33,21 +45,26 @@ def credentials_secret_name(minicluster: str) -> str:
 
 
 def install_clients() -> str:
-    """The container's ``commands.pre`` shell script (str): the receiver and its pinned dependencies.
+    """The lead broker's ``commands.brokerPre`` shell script (str): the receiver and its pinned dependencies.
 
-    Runs as root before Flux starts: ensurepip and pip install the ``clients`` pins
-    of ``compatlab/data/versions.yaml`` (rainbow-scheduler, jobspec and what the
-    receiver imports) into ``FLUX_PYTHON`` (the flux view's Python 3.11), unpack
-    the compatlab zip from the mounted ConfigMap into ``HOME`` and put a
-    ``compatlab`` command on PATH. Raises nothing.
+    Runs as root on the lead broker before Flux starts (the receiver runs there
+    only): a venv from the flux view's Python 3.11 (``FLUX_PYTHON``), kept apart
+    from the packages Flux itself imports, gets the ``clients`` pins of
+    ``compatlab/data/versions.yaml`` (rainbow-scheduler, jobspec and what the
+    receiver imports); the compatlab zip from the mounted ConfigMap is unpacked
+    into ``HOME``; a ``compatlab`` command goes on PATH. All of it lives under
+    ``WORK`` (the flux view's emptyDir), so a container restart finds it again.
+    A failed install is logged to ``WORK/install.log`` and said on stderr; the
+    ``compatlab`` command then says so too. Raises nothing.
     """
     wanted = " ".join(f"{name}=={version}" for name, version in pins()["clients"].items())
     return (
-        f"{FLUX_PYTHON} -m ensurepip\n"
-        f"{FLUX_PYTHON} -m pip install --no-cache-dir {wanted}\n"
         f"mkdir -p {HOME} {STATE} {RESULTS}\n"
-        f"{FLUX_PYTHON} -m zipfile -e {DIST}/{ZIP} {HOME}\n"
-        f"printf '#!/bin/sh\\nPYTHONPATH={HOME} exec {FLUX_PYTHON} -m compatlab \"$@\"\\n' > /usr/local/bin/compatlab\n"
+        f"( {FLUX_PYTHON} -m venv {VENV} && {VENV}/bin/python -m pip install --no-cache-dir {wanted} && "
+        f"rm -rf {HOME}/compatlab && {FLUX_PYTHON} -m zipfile -e {DIST}/{ZIP} {HOME} ) > {WORK}/install.log 2>&1 "
+        f"|| echo 'compatlab: installing the receiver failed; see {WORK}/install.log' >&2\n"
+        f"printf '#!/bin/sh\\nPYTHONPATH={HOME} exec {VENV}/bin/python -m compatlab \"$@\"\\n' "
+        "> /usr/local/bin/compatlab\n"
         "chmod 0755 /usr/local/bin/compatlab\n"
     )
 
@@ -74,7 +91,7 @@ def minicluster(lab: Lab, mc: MiniCluster) -> dict:
     # Decimal units: the metadata says memory and disk in GB, the limits are the same GB.
     quantities = {"cpu": mc.cores_per_node, "memory": f"{mc.memory_gb}G", "ephemeral-storage": f"{mc.disk_gb}G"}
     container: dict = {
-        "name": APP_CONTAINER,
+        "name": container_name(mc.name),
         "image": image_ref(lab, mc),
         # What `compatlab receive` reads by default, so the seed's one line runs it in the lead broker.
         "environment": {"CLUSTER_NAME": mc.name, "RAINBOW_HOST": in_cluster_host(), "COMPATLAB_STACK": lab.stack,
@@ -87,7 +104,7 @@ def minicluster(lab: Lab, mc: MiniCluster) -> dict:
         },
         # Requests equal limits: the memory-starved and tiny-disk clusters are really bounded.
         "resources": {"requests": dict(quantities), "limits": dict(quantities)},
-        "commands": {"pre": install_clients()},
+        "commands": {"brokerPre": install_clients()},
     }
     if mc.base.privileged:  # singularity needs it (the Rocky bases); nothing else gets it
         container["securityContext"] = {"privileged": True}

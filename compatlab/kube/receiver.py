@@ -7,10 +7,10 @@ the ``schemas/`` and ``jobspecs/`` it reads, as ``binaryData`` of one ConfigMap
 Flux starts, unpacks it beside the pinned receiver dependencies installed into
 the flux view's Python, and puts a ``compatlab`` command on PATH.
 
-Each MiniCluster also mounts a Secret ``compatlab-<minicluster>`` holding its
-rainbow token and secret. The lab creates it with placeholders (so pods start
-before anything is registered) and ``compatlab register --kubeconfig`` writes
-the real values; Kubernetes refreshes mounted Secret files within about a minute.
+Each MiniCluster also mounts a Secret ``compatlab-<minicluster>`` for its
+rainbow token and secret. The lab creates it empty (so pods start before
+anything is registered) and ``compatlab register --write-secrets`` writes the
+values; Kubernetes refreshes mounted Secret files within about a minute.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from .labels import kube_labels
 
 CONFIGMAP = "compatlab-receiver"
 ZIP = "compatlab.zip"
-PLACEHOLDER = "unregistered"  # a Secret's value until compatlab register writes the real one
 PACKAGE = Path(__file__).resolve().parents[1]
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the zip's timestamps, so the bytes depend on the files only
 
@@ -62,7 +61,11 @@ def configmap(lab: Lab, namespace: str) -> dict:
 
 
 def credentials_placeholder(lab: Lab, name: str, namespace: str) -> dict:
-    """dict: a MiniCluster's Secret with placeholder values; ``register`` writes the real token and secret."""
+    """dict: a MiniCluster's Secret, with no data: ``register`` writes the token and secret into it.
+
+    Created empty, so pods start before anything is registered, and so neither a
+    later ``pulumi up`` (server-side apply: it owns no ``data`` field) nor ``kubectl
+    apply`` (the keys are not in its last-applied object) takes the values back.
+    """
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": name, "namespace": namespace, "labels": kube_labels(lab, "receiver")},
-            "stringData": {"token": PLACEHOLDER, "secret": PLACEHOLDER}}
+            "metadata": {"name": name, "namespace": namespace, "labels": kube_labels(lab, "receiver")}}

@@ -91,13 +91,81 @@ def test_the_cgroup_oom_count_is_read_from_memory_events(tmp_path):
     assert oom_kills((tmp_path / "missing",)) is None
 
 
-def test_flux_jobs_lines_are_read_with_and_without_an_exception():
+def test_flux_jobs_lines_are_read_as_flux_core_prints_them():
+    # Lines as flux-core 0.88.0 prints them (measured): an alloc failure has returncode 1, a pending cancel -128,
+    # and only an active job has no returncode.
     assert parse_jobs_line("INACTIVE|COMPLETED|0||").returncode == 0
-    failed = parse_jobs_line("INACTIVE|FAILED||alloc|unsatisfiable request")
-    assert failed.returncode is None and failed.exception == "job.exception type=alloc unsatisfiable request"
+    failed = parse_jobs_line("INACTIVE|FAILED|1|alloc|unsatisfiable request: need 5 node(s) with 1 cores each, "
+                             "only 4 eligible")
+    assert failed.returncode == 1 and failed.exception.startswith("job.exception type=alloc unsatisfiable request")
+    assert parse_jobs_line("INACTIVE|CANCELED|-128|cancel|").returncode == -128
+    assert parse_jobs_line("RUN|||").returncode is None
+
+
+def test_a_job_past_its_timeout_is_cancelled_in_flux_not_left_running(flux, tmp_path):
+    slow = FluxExecutor(timeout_s=1)
+    done = slow.execute("c", NAME, job(["sleep", "30"]))
+    assert done.outcome == "failed-other" and "cancelled after the 1 s timeout" in done.evidence
+    assert done.state == "INACTIVE/CANCELED" and done.exit_code == 143  # flux cancel of a running job
+
+
+def test_the_job_carries_rainbows_name_and_not_the_receivers_environment(flux):
+    line = flux.submit_line(NAME, job(["hostname"]))
+    assert line[:4] == ["flux", "submit", "--env=-PYTHONPATH", "--env=-LD_LIBRARY_PATH"]
+    assert line[line.index("--job-name") + 1] == str(NAME)
+
+
+def test_a_failing_tasks_own_last_line_is_the_evidence_not_fluxs_summary(flux):
+    done = flux.execute("c", NAME, job(["sh", "-c", "echo 'segfault in solver' >&2; exit 3"]))
+    assert done.outcome == "failed-other" and done.evidence == "exit 3: segfault in solver"
+
+
+def test_a_job_submitted_before_the_receiver_stopped_is_waited_for_not_run_again(flux):
+    ids = []
+    first = flux.execute("c", NAME, job(["sh", "-c", "echo once"]), submitted=ids.append)
+    again = flux.resume(ids[0], first.start)
+    assert again is not None and again.executor_job_id == ids[0] and again.output_tail == ("once",)
+    assert flux.resume("ƒunknown", first.start) is None  # a restarted Flux has forgotten it
+
+
+def test_every_task_runs_with_its_rank(flux):
+    done = flux.execute("c", NAME, job(["sh", "-c", "echo rank $FLUX_TASK_RANK"], nodes=2, cores=2))
+    assert done.outcome == "ok" and sorted(done.output_tail) == ["rank 0", "rank 1"]
 
 
 def test_without_a_flux_command_the_receiver_stops_before_taking_jobs(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(LabError, match="no flux command on PATH"):
         FluxExecutor()
+
+
+def test_a_receiver_stopped_while_a_flux_job_ran_finds_it_again(flux, tmp_path):
+    from compatlab.experiment.receiver import receive_round
+    from compatlab.files import Journal
+
+    class Queue:
+        endpoint = "stub"
+
+        def receive(self, cluster, secret, max_jobs=0):
+            return []
+
+        def accept(self, cluster, secret, ids):
+            pass
+
+    spec = job(["sh", "-c", "echo finished while nobody watched"])
+    ids = []
+    flux.execute("c", NAME, spec, submitted=ids.append)  # ran to its end in Flux; the receiver was gone
+    journal = Journal(tmp_path / "state" / "received-c.jsonl")
+    for event in ({"event": "received", "job_id": 7, "name": str(NAME), "cluster": "c", "jobspec": spec},
+                  {"event": "accepted", "job_ids": [7], "cluster": "c"},
+                  {"event": "started", "job_id": 7, "name": str(NAME), "start": "2026-11-29T10:00:00Z"},
+                  {"event": "submitted", "job_id": 7, "name": str(NAME), "executor_job_id": ids[0]}):
+        journal.append(event)
+    journal.close()
+    before = len(list((tmp_path / "jobs").glob("*.json")))
+    got = receive_round(Queue(), tmp_path / "state", "c", "s", tmp_path / "results", flux)
+    assert got.written == 1 and len(list((tmp_path / "jobs").glob("*.json"))) == before  # not run again
+    from compatlab.experiment.records import read_records
+
+    (record,) = read_records(tmp_path / "results")
+    assert record.executor_job_id == ids[0] and record.output_tail == ("finished while nobody watched",)

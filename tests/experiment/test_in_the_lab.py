@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -116,10 +117,10 @@ def test_collect_copies_each_lead_brokers_records_and_keeps_local_ones(tmp_path,
     pods = [pod_like(tmp_path / "pods", mc) for mc in dev_lab.miniclusters]
     for trial, pod in enumerate(pods):
         name = f"abcdef01.none.hwloc.{trial}"
-        (pod.root / f"tmp/compatlab/results/{name}.json").write_text(record(name, pod.minicluster))
+        (pod.root / f"mnt/flux/compatlab/results/{name}.json").write_text(record(name, pod.minicluster))
     # one pod holds a stray file and a record of another cluster: refused, not copied
-    (pods[0].root / "tmp/compatlab/results/notes.json").write_text("{}")
-    (pods[0].root / "tmp/compatlab/results/abcdef01.none.salad.0.json").write_text(
+    (pods[0].root / "mnt/flux/compatlab/results/notes.json").write_text("{}")
+    (pods[0].root / "mnt/flux/compatlab/results/abcdef01.none.salad.0.json").write_text(
         record("abcdef01.none.salad.0", "somewhere-else"))
     pods[2].phase = "Pending"
     kube, _ = kube_for(pods)
@@ -137,7 +138,8 @@ def test_collect_copies_each_lead_brokers_records_and_keeps_local_ones(tmp_path,
 def test_a_local_record_that_differs_is_kept_unless_forced(tmp_path, dev_lab):
     mc = dev_lab.miniclusters[0]
     pod = pod_like(tmp_path / "pods", mc)
-    (pod.root / "tmp/compatlab/results/abcdef01.none.hwloc.0.json").write_text(record("abcdef01.none.hwloc.0", mc.name))
+    (pod.root / "mnt/flux/compatlab/results/abcdef01.none.hwloc.0.json").write_text(
+        record("abcdef01.none.hwloc.0", mc.name))
     kube, _ = kube_for([pod])
     local = tmp_path / "results"
     local.mkdir()
@@ -175,19 +177,21 @@ def test_the_pods_pins_are_the_locks_pins():
 
 
 def test_the_delivery_script_gives_a_working_compatlab_command(tmp_path, full_lab):
-    """Run the MiniCluster's pre-Flux script here, with the pip steps left out and paths moved into tmp."""
+    """Run the lead broker's pre-Flux script here: the venv and pip steps left out, paths moved into tmp."""
     dist = tmp_path / "dist"
     dist.mkdir()
     (dist / "compatlab.zip").write_bytes(base64.b64decode(configmap(full_lab, "miniclusters")["binaryData"]
                                                           ["compatlab.zip"]))
-    script = install_clients()
-    script = "\n".join(line for line in script.splitlines() if "pip" not in line)
-    for old, new in (("/mnt/flux/view/bin/python3.11", sys.executable), ("/opt/compatlab-dist", str(dist)),
-                     ("/opt/compatlab", str(tmp_path / "home")), ("/tmp/compatlab", str(tmp_path / "work")),
-                     ("/usr/local/bin", str(tmp_path / "bin"))):
+    script = re.sub(r"\S+ -m venv \S+ && \S+ -m pip install [^&]*&& ", "", install_clients())
+    assert "pip" not in script
+    for old, new in (("/mnt/flux/compatlab/venv/bin/python", sys.executable),
+                     ("/mnt/flux/view/bin/python3.11", sys.executable), ("/opt/compatlab-dist", str(dist)),
+                     ("/mnt/flux/compatlab", str(tmp_path / "work")), ("/usr/local/bin", str(tmp_path / "bin"))):
         script = script.replace(old, new)
     (tmp_path / "bin").mkdir()
-    subprocess.run(["sh", "-e", "-c", script], check=True, cwd=tmp_path)
+    done = subprocess.run(["sh", "-e", "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    log = (tmp_path / "work/install.log").read_text()
+    assert done.returncode == 0 and "failed" not in done.stderr, done.stderr + log
     # The unpacked copy runs, not the checkout: no PYTHONPATH to the repository, another working directory.
     env = {"PATH": f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin", "HOME": str(tmp_path)}
     done = subprocess.run([str(tmp_path / "bin/compatlab"), "receive", "--help"], capture_output=True, text=True,
@@ -235,19 +239,19 @@ def test_the_seeds_way_receive_in_the_lead_broker_with_flux(tmp_path, dev_lab, c
     assert all("No such file or directory" in r.evidence for r in records if r.outcome == "missing-software")
 
 
-def test_a_placeholder_secret_says_to_register_first(tmp_path, capsys, monkeypatch):
-    (tmp_path / "secret").write_text("unregistered\n")
-    monkeypatch.setenv("COMPATLAB_CLUSTER_SECRET_FILE", str(tmp_path / "secret"))
+def test_a_pod_whose_secret_is_still_empty_says_to_register_first(tmp_path, capsys, monkeypatch):
+    (tmp_path / "credentials").mkdir()  # the mounted Secret, with no keys yet
+    monkeypatch.setenv("COMPATLAB_CLUSTER_SECRET_FILE", str(tmp_path / "credentials" / "secret"))
     code = main(["receive", "--embedded", "--cluster", "c1", "--state", str(tmp_path / "s"),
                  "--results", str(tmp_path / "r"), "--executor", "local"])
-    assert code == 2 and "still the lab's placeholder" in capsys.readouterr().err
+    assert code == 2 and "this cluster is not registered yet" in capsys.readouterr().err
 
 
 def test_a_job_that_ran_on_two_clusters_is_named_not_overwritten(tmp_path, dev_lab):
     a, b = dev_lab.miniclusters[0], dev_lab.miniclusters[1]
     pods = [pod_like(tmp_path / "pods", a), pod_like(tmp_path / "pods", b)]
     for pod in pods:
-        (pod.root / "tmp/compatlab/results/abcdef01.none.hwloc.0.json").write_text(
+        (pod.root / "mnt/flux/compatlab/results/abcdef01.none.hwloc.0.json").write_text(
             record("abcdef01.none.hwloc.0", pod.minicluster))
     kube, _ = kube_for(pods)
     lab = type(dev_lab)(**{**dev_lab.__dict__, "miniclusters": (a, b)})
@@ -255,3 +259,89 @@ def test_a_job_that_ran_on_two_clusters_is_named_not_overwritten(tmp_path, dev_l
     assert done.copied == ["abcdef01.none.hwloc.0.json"]
     assert done.duplicates == [f"abcdef01.none.hwloc.0.json ran on {a.name} and on {b.name}"]
     assert json.loads((tmp_path / "results/abcdef01.none.hwloc.0.json").read_text())["cluster"] == a.name
+
+
+def test_a_privileged_pod_is_probed_in_its_own_cgroup_not_the_nodes(tmp_path, dev_lab):
+    # containerd gives a privileged container no cgroup namespace: its limits are below the path it names.
+    mc = cluster(dev_lab, "rocky9-amd64")
+    kube, _ = kube_for([pod_like(tmp_path, mc, cgroup_path="/kubepods.slice/pod1234/cri-abc")])
+    verdict = verify(kube, mc)
+    assert verdict.agrees, verdict.differences
+    assert verdict.observed["cores_per_node"] == "1" and verdict.observed["memory_gb"] == "2"
+
+
+def test_flux_seeing_more_cores_than_the_quota_is_reported(tmp_path, dev_lab):
+    # Flux builds its resources from the node's hardware, not the cgroup's CPU quota.
+    mc = cluster(dev_lab, "rocky9-amd64")
+    kube, _ = kube_for([pod_like(tmp_path, mc, flux_cores=4)])
+    differences = {d.field: d for d in verify(kube, mc).differences}
+    assert differences["flux_cores_per_node"].observed == "4"
+
+
+def test_a_missing_receiver_install_is_reported(tmp_path, dev_lab):
+    mc = cluster(dev_lab, "rocky9-amd64")
+    pod = pod_like(tmp_path, mc)
+    (pod.root / "bin/compatlab").unlink()
+    differences = {d.field for d in verify(kube_for([pod])[0], mc).differences}
+    assert "receiver" in differences
+
+
+def test_one_unreachable_cluster_does_not_stop_verify(tmp_path, dev_lab):
+    pods = [pod_like(tmp_path, mc, phase="Pending" if i == 0 else "Running")
+            for i, mc in enumerate(dev_lab.miniclusters)]
+    kube, _ = kube_for(pods)
+    verdicts = [verify(kube, mc) for mc in dev_lab.miniclusters]
+    assert [d.field for d in verdicts[0].differences] == ["reachable"] and verdicts[1].agrees
+
+
+def test_the_newest_running_lead_broker_is_used_when_a_failed_one_lingers(tmp_path, dev_lab):
+    mc = dev_lab.miniclusters[0]
+    old = pod_like(tmp_path / "old", mc, phase="Failed")
+    new = pod_like(tmp_path / "new", mc)
+    new.name = f"{mc.name}-0-zzzzz"
+    kube, _ = kube_for([old, new])
+    assert kube.lead_pod(mc.name).name == new.name
+
+
+def test_an_exec_that_does_not_finish_is_one_line_not_a_hang(tmp_path, dev_lab):
+    class Stuck:
+        def run_forever(self, timeout=None):
+            return None
+
+        def is_open(self):
+            return True
+
+        def close(self):
+            pass
+
+    core = FakeCore([])
+    kube = KubeAccess(core, lambda *a, **k: Stuck())
+    with pytest.raises(LabError, match="did not finish within 1 s"):
+        kube.exec("p", "c", ["sh"], timeout_s=1)
+
+
+def test_a_job_the_receiver_could_not_finish_is_told_by_kubernetes_it_was_oom_killed(tmp_path, dev_lab):
+    import datetime
+
+    mc = dev_lab.miniclusters[0]
+    pod = pod_like(tmp_path / "pods", mc)
+    doc = json.loads(record("abcdef01.memory.lammps.0", mc.name))
+    doc.update(outcome="failed-other", state="interrupted", exit_code=None, start="2026-11-29T10:00:00Z",
+               end="2026-11-29T10:05:00Z", name="abcdef01.memory.lammps.0")
+    (pod.root / "mnt/flux/compatlab/results/abcdef01.memory.lammps.0.json").write_text(json.dumps(doc))
+    pod.terminated = ("OOMKilled", datetime.datetime(2026, 11, 29, 10, 2, 30, tzinfo=datetime.UTC))
+    kube, _ = kube_for([pod])
+    lab = type(dev_lab)(**{**dev_lab.__dict__, "miniclusters": (mc,)})
+    done = collect(kube, lab, tmp_path / "results")
+    kept = json.loads((tmp_path / "results/abcdef01.memory.lammps.0.json").read_text())
+    assert done.copied and kept["outcome"] == "oom-killed"
+    assert kept["evidence"] == "Kubernetes: the container was OOMKilled at 2026-11-29T10:02:30Z"
+
+
+def test_a_pod_without_results_is_named_not_silently_empty(tmp_path, dev_lab):
+    mc = dev_lab.miniclusters[0]
+    pod = pod_like(tmp_path / "pods", mc)
+    (pod.root / "mnt/flux/compatlab/results").rmdir()
+    lab = type(dev_lab)(**{**dev_lab.__dict__, "miniclusters": (mc,)})
+    done = collect(kube_for([pod])[0], lab, tmp_path / "results")
+    assert "no receiver has run there yet" in done.unreachable[mc.name]
