@@ -63,14 +63,19 @@ def _letters(i: int) -> str:
 def check_requires_item(item: object, source: str | Path, key: str) -> None:
     """Check one ``requires`` item: ``name`` and ``field`` strings, then ``match`` or ``min``/``max`` strings.
 
-    Bounds must parse as versions the way rainbow's semver library reads them.
-    Raises ``LabError`` naming ``source`` and ``key`` with what is allowed.
+    A bound must parse as rainbow parses it, ``">= " + min`` / ``"<= " + max`` by
+    Masterminds semver v3.2.1 (wildcards, spaces, a comma adding a constraint),
+    without ``||`` (rainbow joins an item's tests with ``||`` and splits them again,
+    so an alternative in a bound is silently dropped there); a ``min`` above the
+    ``max`` can hold for nothing. Raises ``LabError`` naming ``source`` and ``key``
+    with what is allowed.
     """
     if not isinstance(item, dict):
-        raise LabError(source, key, f"{item!r} is not a mapping; allowed: {{name, field, match | min/max}}")
+        raise LabError(source, key, f"{brief(item)} is not a mapping; allowed: {{name, field, match | min/max}}")
     for name in ("name", "field"):
         if not isinstance(item.get(name), str) or not item[name]:
-            raise LabError(source, f"{key}.{name}", f"{item.get(name)!r} must be a non-empty string")
+            raise LabError(source, f"{key}.{name}", f"{brief(item.get(name))} is not allowed; allowed: a non-empty "
+                           "string")
     bounds = [b for b in ("min", "max") if b in item]
     if "match" not in item and not bounds:
         raise LabError(source, key, "has neither match nor min/max; allowed: match, or min and/or max")
@@ -78,10 +83,25 @@ def check_requires_item(item: object, source: str | Path, key: str) -> None:
         raise LabError(source, key, "has both match and min/max; allowed: one kind of test per item")
     for name in [n for n in ("match", *bounds) if n in item]:
         if not isinstance(item[name], str):
-            raise LabError(source, f"{key}.{name}", f"{item[name]!r} must be a string (quote it)")
+            raise LabError(source, f"{key}.{name}", f"{brief(item[name])} is not a string (YAML read it as a "
+                           "number: quote it)")
     for name in bounds:
-        if semver.parse(item[name]) is None:
-            raise LabError(source, f"{key}.{name}", f"{item[name]!r} is not a version; allowed: e.g. 1.20, v1.2.3")
+        check_version_bound(item[name], source, f"{key}.{name}")
+    low, high = semver.parse(item.get("min", "").strip()), semver.parse(item.get("max", "").strip())
+    if low is not None and high is not None and low.key() > high.key():
+        raise LabError(source, key, f"min {brief(item['min'])} is above max {brief(item['max'])}; allowed: a min "
+                       "at or below the max")
+
+
+def check_version_bound(text: str, source: str | Path, key: str) -> None:
+    """A ``min``/``max`` rainbow reads as Masterminds does, without ``||``. Raises ``LabError`` naming ``key``."""
+    if "||" in text:
+        raise LabError(source, key, f"{brief(text)} holds ||, which rainbow splits away; allowed: one "
+                       "alternative (a comma adds a constraint that must also hold)")
+    why = semver.check_bound(text)
+    if why is not None:
+        raise LabError(source, key, f"{brief(text)} is not a version bound ({why}); allowed: e.g. 1.20, v1.2.3, "
+                       "1.20.x, or 1.20, <1.21")
 
 
 def _walk(resource: dict, key: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from compatlab.errors import LabError
+from compatlab.errors import LabError, brief
 from compatlab.inputs import check, load_yaml
 
 from . import semver
@@ -29,8 +29,10 @@ def load_workload(path: Path) -> Workload:
     for key, version in [("go", raw.get("go"))] + [
         (f"software.{k}", v) for k, v in (raw.get("software") or {}).items()
     ]:
-        if version is not None and semver.parse(version) is None:
-            raise LabError(path, f"needs.{key}", f"{version!r} is not a version; allowed: e.g. 1.20")
+        why = semver.check_bound(version) if isinstance(version, str) and "||" not in version else "not one bound"
+        if version is not None and why is not None:
+            raise LabError(path, f"needs.{key}", f"{brief(version)} is not a minimum version ({why}); allowed: "
+                           "e.g. 1.20, quoted")
     command = tuple(doc["command"]) if "command" in doc else ("/bin/bash", "-c", doc["script"])
     return Workload(
         name=doc["workload"],

@@ -156,7 +156,7 @@ def test_a_workload_with_a_bad_version(tmp_path, stack_variant):
     (jobspecs / "ior.yaml").write_text(yaml.safe_dump(
         {"workload": "ior", "command": ["ior"], "nodes": 1, "needs": {"software": {"ior": "latest"}}}))
     path = stack_variant(lambda c: c.update(workloads=["ior"]))
-    with pytest.raises(LabError, match=r"ior\.yaml: needs\.software\.ior: 'latest' is not a version"):
+    with pytest.raises(LabError, match=r"ior\.yaml: needs\.software\.ior: 'latest' is not a minimum version"):
         load_lab(path, jobspecs=jobspecs)
 
 

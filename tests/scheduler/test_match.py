@@ -147,9 +147,9 @@ def test_a_graph_without_edges(tmp_path):
     (jobspec(requires=[{"name": "go", "field": "version"}]),
      r"job\.yaml: resources\.app\.requires\[0\]: has neither match nor min/max"),
     (jobspec(requires=[{"name": "go", "field": "version", "min": 1.2}]),
-     r"requires\[0\]\.min: 1\.2 must be a string"),
+     r"requires\[0\]\.min: 1\.2 is not a string \(YAML read it as a number: quote it\)"),
     (jobspec(requires=[{"name": "go", "field": "version", "min": "new"}]),
-     r"requires\[0\]\.min: 'new' is not a version"),
+     r"requires\[0\]\.min: 'new' is not a version bound"),
 ])
 def test_a_bad_jobspec_names_the_file_and_path(doc, message):
     with pytest.raises(LabError, match=message):
