@@ -12,9 +12,9 @@ import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import NoReturn
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from compatlab.formats.generate import generate
@@ -65,9 +65,9 @@ def _match(args: argparse.Namespace) -> int:
 
 
 def _cost(args: argparse.Namespace) -> int:
-    from .cost import estimate
+    from .cost import check_budget
 
-    est = estimate(load_lab(args.stack))
+    est = check_budget(load_lab(args.stack))  # over compatlab:budget.maxHourlyUsd: one line, exit 2
     if args.json:
         print(json.dumps(est.as_json(), indent=2))
         return 0
@@ -100,8 +100,9 @@ def _render(args: argparse.Namespace) -> int:
 
 def _console() -> Console:
     # Off a terminal (CI, pipes) rich would wrap at 80 columns; tables read better wider.
-    probe = Console()
-    return probe if probe.is_terminal else Console(width=160)
+    # markup off: names and values are the user's ("[bold]c1" is a cluster name, not a style).
+    probe = Console(markup=False, highlight=False)
+    return probe if probe.is_terminal else Console(width=160, markup=False, highlight=False)
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -133,7 +134,7 @@ def _target(args: argparse.Namespace):
 
 
 def _notify(message: str) -> None:
-    Console(stderr=True).print(escape(message))
+    Console(stderr=True, markup=False, highlight=False).print(message)
 
 
 def _secret(args: argparse.Namespace) -> str | None:
@@ -152,7 +153,7 @@ def _token(args: argparse.Namespace) -> str | None:
 def _progress(args: argparse.Namespace):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, markup=False, highlight=False)
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=console, transient=True, disable=not console.is_terminal)
 
@@ -226,10 +227,10 @@ def _receive(args: argparse.Namespace) -> int:
     executor = executor_for(args.executor, load_state(Path(args.state)), args.stack, args.timeout)
     scheduler = connect(_target(args), Path(args.state), None, notify=_notify)
     try:
-        console = Console(stderr=True)
+        console = Console(stderr=True, markup=False, highlight=False)
         total = do_receive(scheduler, Path(args.state), args.cluster, secret, Path(args.results), executor,
                            None if args.loop else 1, args.interval,
-                           on_record=lambda r: console.print(f"{escape(r.name)}: {escape(r.outcome)}"))
+                           on_record=lambda r: console.print(f"{r.name}: {r.outcome}"))
     finally:
         scheduler.close()
     result = {"cluster": args.cluster, "received": total.received, "duplicates": total.duplicates,
@@ -266,8 +267,8 @@ def _run(args: argparse.Namespace) -> int:
     console.print(level_table(f"stack {lab.stack} on {scheduler.endpoint}: {summary.results} results of "
                               f"{summary.planned} planned", rows,
                               ("placed where the embedded matcher rejects", "placed_where_embedded_rejects")))
-    console.print(escape(f"run: {out}/ (state/, results/, report/: report.json, report.csv, accuracy.png, "
-                         f"outcomes.png); {summary.duplicates} duplicates"))
+    console.print(f"run: {out}/ (state/, results/, report/: report.json, report.csv, accuracy.png, "
+                         f"outcomes.png); {summary.duplicates} duplicates")
     return 0
 
 
@@ -287,14 +288,14 @@ def _verify(args: argparse.Namespace) -> int:
         print(json.dumps([{"cluster": v.cluster, "pod": v.pod, "agrees": v.agrees,
                            "differences": [asdict(d) for d in v.differences]} for v in verdicts], indent=2))
     else:
-        table = Table(title=escape(f"stack {lab.stack}: metadata against the pods ({saved})"))
+        table = Table(title=f"stack {lab.stack}: metadata against the pods ({saved})")
         for name in ("minicluster", "pod", "field", "registered", "observed"):
             table.add_column(name)
         for v in verdicts:
             for d in v.differences or ():
-                table.add_row(*(escape(x) for x in (v.cluster, v.pod, d.field, d.claimed, d.observed)))
+                table.add_row(*(x for x in (v.cluster, v.pod, d.field, d.claimed, d.observed)))
             if v.agrees:
-                table.add_row(escape(v.cluster), escape(v.pod), "-", "all fields agree", "")
+                table.add_row(v.cluster, v.pod, "-", "all fields agree", "")
         _console().print(table)
     return 0 if all(v.agrees for v in verdicts) else 1
 
@@ -311,9 +312,9 @@ def _collect(args: argparse.Namespace) -> int:
               "unreachable": done.unreachable, "duplicates": done.duplicates, "out": args.results}
     print(json.dumps(result, indent=2) if args.json else
           f"{lab.stack}: {len(done.copied)} records copied to {args.results}, {len(done.same)} already there"
-          + "".join(f"\n  {escape(m)}: not collected: {escape(why)}" for m, why in sorted(done.unreachable.items()))
-          + "".join(f"\n  refused {escape(b)}" for b in done.bad)
-          + "".join(f"\n  duplicate: {escape(d)} (the first record is kept)" for d in done.duplicates))
+          + "".join(f"\n  {m}: not collected: {why}" for m, why in sorted(done.unreachable.items()))
+          + "".join(f"\n  refused {b}" for b in done.bad)
+          + "".join(f"\n  duplicate: {d} (the first record is kept)" for d in done.duplicates))
     if done.conflicts:
         raise LabError(args.results, "", f"{len(done.conflicts)} local records differ from the lab's and were kept "
                        f"({', '.join(done.conflicts[:3])}{'...' if len(done.conflicts) > 3 else ''}); allowed: "
@@ -341,7 +342,7 @@ def _report(args: argparse.Namespace) -> int:
     console.print(level_table(f"stack {lab.stack} on {state.scheduler}: run {state.run}", rows,
                               ("placed where the embedded matcher rejects", "placed_where_embedded_rejects")))
     console.print(confusion_table(matrix))
-    console.print(escape(f"report: {args.out}/ (report.json, report.csv, accuracy.png, outcomes.png)"))
+    console.print(f"report: {args.out}/ (report.json, report.csv, accuracy.png, outcomes.png)")
     return 0
 
 
@@ -380,9 +381,22 @@ def _seconds(text: str) -> float:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; allowed: an integer >= 1")
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; allowed: 1 to 1000")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if abs(value) >= 2**63:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; allowed: a whole number below 2**63")
     return value
 
 
@@ -403,14 +417,21 @@ def _command(sub, name: str, help: str, run, *, stack: bool = True, out: str | N
     return cmd
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error said in one ``compatlab: error:`` line (exit 2), not usage plus error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"compatlab: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
     """The ``compatlab`` argument parser; each subcommand sets ``run``, its handler (``Namespace`` -> exit status).
 
     Raises nothing; parsing bad arguments exits with ``SystemExit`` (2).
     """
-    top = argparse.ArgumentParser(prog="compatlab", description="The compatibility experiment.", allow_abbrev=False)
+    top = _Parser(prog="compatlab", description="The compatibility experiment.", allow_abbrev=False)
     top.add_argument("--version", action="version", version=f"compatlab {__version__}")
-    sub = top.add_subparsers(dest="command", required=True)
+    sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _command(sub, "generate", "write rainbow metadata and jobspecs per level for a stack", _generate, out="required")
     match = _command(sub, "match", "which registered clusters satisfy each jobspec, and why not", _match,
                      stack=False, json_help="print a JSON array, one object per jobspec")
@@ -418,7 +439,7 @@ def parser() -> argparse.ArgumentParser:
     match.add_argument("jobspecs", nargs="+", help="nextgen jobspec files")
     sim = _command(sub, "simulate", "run the experiment on the embedded scheduler", _simulate,
                    out="results/<stack>", json_help="print the per-level summary as JSON")
-    sim.add_argument("--seed", type=int, default=0, help="seed of the random cluster selection (default 0)")
+    sim.add_argument("--seed", type=_integer, default=0, help="seed of the random cluster selection (default 0)")
     sim.add_argument("--repeats", type=_positive, default=10, help="submissions of each jobspec per level (default 10)")
     _command(sub, "render", "write the lab's Kubernetes objects as YAML files", _render, out="required")
     _command(sub, "cost", "estimated cost per hour of a stack on GKE", _cost, json_help="print the estimate as JSON")
@@ -486,7 +507,8 @@ def parser() -> argparse.ArgumentParser:
 def _trials(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--repeats", type=_positive, default=10,
                      help="submissions of each jobspec per level (default 10, as simulate)")
-    cmd.add_argument("--seed", type=int, default=0, help="seed of the embedded scheduler's random pick (default 0)")
+    cmd.add_argument("--seed", type=_integer, default=0,
+                     help="seed of the embedded scheduler's random pick (default 0)")
 
 
 def _executor(cmd: argparse.ArgumentParser, flux: bool = True) -> None:

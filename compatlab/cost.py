@@ -82,7 +82,12 @@ def _pool_cost(pool: Pool, table: dict, lab: Lab) -> PoolCost:
         raise LabError(lab.source, f"compatlab:pools[{lab.pools.index(pool)}].machineType",
                        f"{pool.machine.name!r} has no price in compatlab/data/prices.yaml; "
                        f"allowed: {', '.join(table['machines'])}")
-    per_gb_hour = table["disksUsdPerGbMonth"][pool.disk_type] / HOURS_PER_MONTH
+    disks = table.get("disksUsdPerGbMonth") or {}
+    if pool.disk_type not in disks:
+        raise LabError("compatlab/data/prices.yaml", "disksUsdPerGbMonth",
+                       f"has no price for {pool.disk_type} (pool {pool.name}); allowed: {', '.join(disks) or 'none'}"
+                       " are priced: add it, with its source")
+    per_gb_hour = disks[pool.disk_type] / HOURS_PER_MONTH
     disk = pool.node_count * pool.disk_size_gb * per_gb_hour
     return PoolCost(
         pool=pool.name, machine_type=pool.machine.name, nodes=pool.node_count, spot=pool.spot,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import fcntl
 import glob
 import json
@@ -171,53 +173,119 @@ class NotOurs(Exception):
     """The output directory is a file, or holds files compatlab did not write. The CLI exits 2."""
 
 
+MANIFEST = "# files written:"
+
+
 def _command(what: str) -> str:
     parts = what.split()
     return parts[1] if len(parts) > 1 and parts[0] == "compatlab" else what
 
 
-def written_by(directory: Path) -> str | None:
-    """The compatlab command whose output ``directory`` holds (``generate``, ``run``...), from its marker file."""
+def _marker(directory: Path) -> str | None:
+    # Only a regular file of our own says a directory is compatlab's (a folder named .compatlab does not).
+    path = directory / MARKER
     try:
-        return _command((directory / MARKER).read_text())
+        if not path.is_file() or path.is_symlink():
+            return None
+        return path.read_text()
     except (OSError, UnicodeDecodeError):
         return None
+
+
+def written_by(directory: Path) -> str | None:
+    """The compatlab command whose output ``directory`` holds (``generate``, ``run``...), from its marker file."""
+    text = _marker(directory)
+    return _command(text) if text else None
+
+
+def _written(marker: str) -> set[str] | None:
+    """The files the marker lists as compatlab's, or None for a marker of an older compatlab (no list)."""
+    lines = marker.splitlines()
+    if MANIFEST not in lines:
+        return None
+    return set(lines[lines.index(MANIFEST) + 1:])
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where the system cannot."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False  # this filesystem cannot exchange: fall back to two renames
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _recover(out: Path) -> None:
+    """Undo what a kill in an earlier ``replace_tree`` left: put a moved-aside tree back, drop staging copies."""
+    for left in sorted(out.parent.glob(f".{glob.escape(out.name)}.old-*")):
+        tree = left / "tree"
+        if not out.exists() and tree.is_dir():
+            os.replace(tree, out)  # killed between the two renames of the fallback: the old tree comes back
+        shutil.rmtree(left, ignore_errors=True)
+    for left in out.parent.glob(f".{glob.escape(out.name)}.new-*"):
+        shutil.rmtree(left, ignore_errors=True)
 
 
 def replace_tree(out: Path, files: dict[str, bytes], what: str) -> None:
     """Make ``out`` hold exactly ``files`` (relative path -> bytes), swapped in whole.
 
-    The tree is written to a staging directory beside ``out`` and renamed into
-    place; ``what`` (the command line) goes into the marker file. Raises ``NotOurs``
-    for a file, a non-empty directory that compatlab did not write (so ``--out .``
-    cannot wipe a checkout), or the output of another compatlab command (so a
-    report cannot replace a run and its credentials).
+    The tree is written to a staging directory beside ``out`` and exchanged with
+    the old one in a single step (``renameat2``), so after a kill at any instant
+    ``out`` holds the old tree or the new one, never neither; where the
+    filesystem cannot exchange, two renames are used, and the next call puts
+    back a tree a kill left aside. ``what`` (the command line) and the list of
+    files written go into the marker file ``.compatlab``. Raises ``NotOurs`` for
+    a file, a non-empty directory that compatlab did not write (so ``--out .``
+    cannot wipe a checkout), the output of another compatlab command (so a report
+    cannot replace a run and its credentials), or a compatlab output holding a
+    file compatlab did not write there (an ``analysis.ipynb`` of yours), which it
+    names. Raises ``OSError`` for the disk; leaves nothing behind.
     """
-    out = out.resolve()
-    if out.exists() and not out.is_dir():
-        raise NotOurs(f"{out} is a file, not a directory; choose a directory")
-    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise NotOurs(f"{out} is not empty and was not written by compatlab; choose another directory")
-    writer = written_by(out)
-    if writer is not None and writer != _command(what):
-        # A run holds credentials rainbow never gives again: never replace one with a report or a simulation.
-        raise NotOurs(f"{out} holds the output of compatlab {writer}, not of compatlab {_command(what)}; "
-                      "choose another directory")
+    out = out.absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
+    _recover(out)
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise NotOurs(f"{out} is not a directory; choose a directory")
+    held = out.exists() and any(out.iterdir())
+    marker = _marker(out) if held else None
+    if held and marker is None:
+        raise NotOurs(f"{out} is not empty and was not written by compatlab; choose another directory")
+    if marker is not None:
+        if _command(marker) != _command(what):
+            # A run holds credentials rainbow never gives again: never replace one with a report or a simulation.
+            raise NotOurs(f"{out} holds the output of compatlab {_command(marker)}, not of compatlab "
+                          f"{_command(what)}; choose another directory")
+        listed = _written(marker)
+        if listed is not None:
+            present = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() or p.is_symlink()}
+            theirs = sorted(present - listed - {MARKER})
+            if theirs:
+                shown = ", ".join(theirs[:3]) + (f" and {len(theirs) - 3} more" if len(theirs) > 3 else "")
+                raise NotOurs(f"{out} holds {shown}, which compatlab did not write; move it elsewhere, or choose "
+                              "another directory")
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
     try:
         os.chmod(staging, 0o777 & ~umask())  # mkdtemp makes it 0700; the output follows the umask
-        for rel, data in {**files, MARKER: f"{what}\n".encode()}.items():
+        manifest = "\n".join([what.strip(), MANIFEST, *sorted(files)]) + "\n"
+        for rel, data in {**files, MARKER: manifest.encode()}.items():
             target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        if out.exists():
+        if not out.exists():
+            os.replace(staging, out)
+        elif _exchange(staging, out):
+            shutil.rmtree(staging)  # now the old tree
+        else:
             old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
             os.replace(out, old / "tree")
             os.replace(staging, out)
             shutil.rmtree(old)
-        else:
-            os.replace(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

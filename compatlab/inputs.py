@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import stat
 from collections.abc import Callable
 from functools import cache
@@ -37,6 +38,7 @@ MAX_YAML_BYTES = 1 << 20  # a stack file, a workload or a jobspec: a few KB (rai
 MAX_JSON_BYTES = 256 << 20  # a registration graph: rainbow-experiments' largest are tens of MB
 MAX_DEPTH = 64  # jobspecs nest resources a handful of levels; graphs 4
 MAX_VALUES = 10_000_000  # values a document may expand to (a 100-cluster graph has a few hundred thousand)
+FLOW_DEPTH = 10 * MAX_DEPTH  # nested [ { before parsing at all; the exact limit is checked after
 
 
 class _Loader(yaml.CSafeLoader):
@@ -114,6 +116,18 @@ def check_shape(doc: Any, source: str | Path) -> None:
         stack.extend((c, depth + 1, False) for c in children)
 
 
+def _flow_depth(text: str) -> int:
+    """The deepest nesting of YAML flow brackets in ``text`` (brackets inside strings counted too: an upper bound)."""
+    depth = deepest = 0
+    for char in _NOT_BRACKETS.sub("", text):
+        depth = depth + 1 if char in "[{" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
 def parse_yaml(data: bytes, source: str | Path) -> Any:
     """Parse YAML bytes (UTF-8) with the bounded loader; ``LabError`` for anything a reader could not trust."""
     try:
@@ -122,6 +136,9 @@ def parse_yaml(data: bytes, source: str | Path) -> Any:
         raise LabError(source, "", "is not UTF-8 text; allowed: a YAML file") from None
     if not text.strip():
         raise LabError(source, "", "is empty; allowed: a YAML document")
+    if _flow_depth(text) > FLOW_DEPTH:
+        # libyaml's composer recurses in C: a hundred thousand nested brackets would crash the process.
+        raise LabError(source, "", f"nests deeper than {MAX_DEPTH} levels; allowed: at most {MAX_DEPTH}")
     try:
         doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a CSafeLoader
     except yaml.YAMLError as err:
@@ -144,7 +161,7 @@ def parse_json(data: bytes, source: str | Path) -> Any:
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as err:
-        if "recursion" in str(err).lower():
+        if "recursion" in str(err).lower() or "depth limit" in str(err).lower():
             raise LabError(source, "", f"nests too deep to read; allowed: at most {MAX_DEPTH} levels") from None
         if "utf-8" in str(err).lower():
             raise LabError(source, "", "is not UTF-8 text; allowed: a JSON document") from None
@@ -185,7 +202,9 @@ def _integer(_checker: Any, value: Any) -> bool:
 
 
 def _number(_checker: Any, value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
 @cache

@@ -14,7 +14,6 @@ from dataclasses import asdict
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from compatlab.files import dump_json
@@ -135,9 +134,9 @@ def result_files(sim: Simulation) -> dict[str, bytes]:
 def level_table(title: str, rows: list[Row], extra: tuple[str, str] | None = None) -> Table:
     """The per-level table; ``extra`` is (column title, row key) of a list of dicts shown one per line.
 
-    Every value is escaped, so names like ``[bold]c1`` print as written.
+    Print it with a console whose markup is off, so names like ``[bold]c1`` print as written.
     """
-    table = Table(title=escape(title))
+    table = Table(title=title)
     numbers = ("jobs", "placed ok", "rejected", "accuracy", "match precision")
     names = ["level", "jobs", "placed ok", "placed, failed", "rejected", "accuracy", "match precision"]
     if extra:
@@ -154,7 +153,7 @@ def level_table(title: str, rows: list[Row], extra: tuple[str, str] | None = Non
         cells = [r["level"], jobs, str(r["placed_ok"]), failed, rejected, accuracy, precision]
         if extra:
             cells.append("\n".join(_describe(d) for d in r[extra[1]]) or "-")
-        table.add_row(*(escape(c) for c in cells))
+        table.add_row(*cells)
     return table
 
 
@@ -197,8 +196,8 @@ def confusion_table(confusion: dict[str, dict[str, int]]) -> Table:
                   "predicted vs observed: no placed job has a record yet")
     table.add_column("predicted")
     for o in observed:
-        table.add_column(escape(o), justify="right")
+        table.add_column(o, justify="right")
     for predicted, row in confusion.items():
-        table.add_row(escape(predicted), *(str(row.get(o, 0)) for o in observed))
+        table.add_row(predicted, *(str(row.get(o, 0)) for o in observed))
     return table
 

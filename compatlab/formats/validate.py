@@ -165,8 +165,8 @@ def check_graph(doc: object, source: str | Path, *, dominant: bool) -> None:
     if dominant and "0" not in vertices:
         raise LabError(source, "graph.nodes", 'has no vertex "0"; rainbow starts its search at the cluster vertex "0"')
     for i, edge in enumerate(doc["graph"]["edges"]):
-        if edge.get("relation", "contains") != "contains":
-            continue  # rainbow follows only contains edges; reverse "in" edges may point anywhere
+        if edge.get("relation") != "contains":
+            continue  # rainbow follows only contains edges (no relation is none); "in" edges may point anywhere
         # A subsystem's edges start at dominant-graph vertices, which live in nodes.json.
         ends = ("source", "target") if dominant else ("target",)
         for end in ends:

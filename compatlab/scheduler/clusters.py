@@ -12,8 +12,9 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from compatlab.errors import LabError
+from compatlab.errors import LabError, brief
 from compatlab.formats.validate import check_graph
 from compatlab.inputs import load_json
 
@@ -68,7 +69,7 @@ def build_cluster(name: str, nodes: dict, subsystems: Mapping[str, dict], source
     meta = {vid: v.get("metadata", {}) for vid, v in nodes["graph"]["nodes"].items()}
     children: dict[str, list[str]] = defaultdict(list)
     for edge in nodes["graph"]["edges"]:
-        if edge.get("relation", "contains") == "contains":
+        if edge.get("relation") == "contains":  # rainbow follows nothing else: no relation is no containment
             children[edge["source"]].append(edge["target"])
 
     linked: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
@@ -76,7 +77,7 @@ def build_cluster(name: str, nodes: dict, subsystems: Mapping[str, dict], source
         check_graph(graph, f"{source}/{subsystem}{SUFFIX}", dominant=False)
         features = graph["graph"]["nodes"]
         for i, edge in enumerate(graph["graph"]["edges"]):
-            if edge.get("relation", "contains") != "contains" or edge["source"] in features:
+            if edge.get("relation") != "contains" or edge["source"] in features:
                 continue  # internal to the subsystem
             if edge["source"] not in meta:
                 # rainbow refuses such a registration: the edge links nothing it knows.
@@ -86,15 +87,10 @@ def build_cluster(name: str, nodes: dict, subsystems: Mapping[str, dict], source
 
     # Only what hangs off the cluster vertex "0" by contains edges is searched.
     counts: dict[str, dict[str, int]] = {}
-    order: list[str] = []
-    stack, seen = ["0"], {"0"}
-    while stack:
-        vid = stack.pop()
-        order.append(vid)
-        for child in children.get(vid, ()):
-            if child not in seen and child in meta:
-                seen.add(child)
-                stack.append(child)
+    order = _reachable(children, meta, f"{source}/nodes.json")
+    if len(order) == 1:
+        raise LabError(f"{source}/nodes.json", "graph.edges", 'has no "contains" edge from the cluster vertex "0", '
+                       'so rainbow finds no resources in it; allowed: edges with "relation": "contains"')
     for vid in reversed(order):  # children before parents
         total: dict[str, int] = defaultdict(int)
         for child in children.get(vid, ()):
@@ -110,6 +106,31 @@ def build_cluster(name: str, nodes: dict, subsystems: Mapping[str, dict], source
         for vid in sorted(order, key=lambda i: (len(i), i))
     )
     return Cluster(name, source, vertices)
+
+
+def _reachable(children: dict[str, list[str]], meta: dict[str, Any], source: str) -> list[str]:
+    """Vertices reachable from "0" by contains edges, parents before children; ``LabError`` on a cycle."""
+    order: list[str] = []
+    state: dict[str, int] = {"0": 1}  # 1: on the current path, 2: done
+    stack: list[tuple[str, int]] = [("0", 0)]
+    order.append("0")
+    while stack:
+        vid, i = stack[-1]
+        kids = [c for c in children.get(vid, ()) if c in meta]
+        if i == len(kids):
+            state[vid] = 2
+            stack.pop()
+            continue
+        stack[-1] = (vid, i + 1)
+        child = kids[i]
+        if state.get(child) == 1:
+            raise LabError(source, "graph.edges", f"contains a cycle through {brief(vid)} -> {brief(child)}; "
+                           "allowed: containment that is a tree (cluster -> node -> core)")
+        if child not in state:
+            state[child] = 1
+            order.append(child)
+            stack.append((child, 0))
+    return order
 
 
 def read_cluster(directory: Path) -> Cluster:

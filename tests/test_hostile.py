@@ -1,0 +1,345 @@
+"""Hostile but realistic input: one line and exit 2 for every bad one, a right answer for every odd good one,
+never a traceback, a hang or a lost file."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compatlab.cli import main
+from compatlab.lab.paths import STACKS
+from tests.graphs import cluster_dir, jobspec
+
+REPO = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-m", "compatlab"]
+
+
+def one_line(capsys, argv, code=2) -> str:
+    """Run the CLI in process; it must exit ``code`` with exactly one error line and no traceback."""
+    try:
+        got = main(argv)
+    except SystemExit as exit_:
+        got = exit_.code
+    err = capsys.readouterr().err
+    assert got == code, err
+    assert err.count("\n") == 1 and err.startswith("compatlab: error: ") and "Traceback" not in err, err
+    return err
+
+
+def stack_with(tmp_path: Path, edit=None, text: str | None = None, name: str = "Pulumi.x.yaml") -> Path:
+    path = tmp_path / name
+    if text is None:
+        doc = yaml.safe_load((STACKS / "Pulumi.dev.yaml").read_text())
+        if edit:
+            edit(doc["config"])
+        text = yaml.safe_dump(doc)
+    path.write_text(text)
+    return path
+
+
+def dev_text() -> str:
+    return (STACKS / "Pulumi.dev.yaml").read_text()
+
+
+# --- 1. output directories lose nothing ------------------------------------------------------------------------
+
+
+def test_a_file_the_user_added_to_an_output_is_named_and_kept(tmp_path, capsys):
+    out = tmp_path / "gen"
+    assert main(["generate", "--stack", "dev", "--out", str(out)]) == 0
+    (out / "analysis.ipynb").write_text("{}")
+    err = one_line(capsys, ["generate", "--stack", "dev", "--out", str(out)])
+    assert "holds analysis.ipynb, which compatlab did not write" in err
+    assert (out / "analysis.ipynb").read_text() == "{}"
+
+
+def test_a_folder_named_like_the_marker_does_not_make_a_directory_compatlabs(tmp_path, capsys):
+    out = tmp_path / "mine"
+    (out / ".compatlab").mkdir(parents=True)
+    (out / "thesis.tex").write_text("x")
+    assert "not written by compatlab" in one_line(capsys, ["generate", "--stack", "dev", "--out", str(out)])
+    assert (out / "thesis.tex").exists()
+
+
+def test_outputs_follow_the_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        assert main(["generate", "--stack", "dev", "--out", str(tmp_path / "gen")]) == 0
+    finally:
+        os.umask(old)
+    assert oct((tmp_path / "gen").stat().st_mode & 0o777) == "0o750"
+    some = next((tmp_path / "gen").rglob("*.json"))
+    assert oct(some.stat().st_mode & 0o777) == "0o640"
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "long-name"])
+def test_an_impossible_output_path_is_one_line_and_leaves_nothing(tmp_path, capsys, where):
+    (tmp_path / "file").write_text("x")
+    out = tmp_path / "file" / "gen" if where == "under-a-file" else tmp_path / ("n" * 300)
+    one_line(capsys, ["generate", "--stack", "dev", "--out", str(out)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_kill_9_at_any_instant_of_a_replacement_leaves_the_old_tree_or_the_new(tmp_path):
+    out = tmp_path / "sim"
+    base = [*CLI, "simulate", "--stack", "dev", "--out", str(out), "--repeats", "1"]
+    assert subprocess.run([*base, "--seed", "0"], capture_output=True).returncode == 0
+    rng = random.Random(5)
+    for attempt in range(12):
+        proc = subprocess.Popen([*base, "--seed", str(attempt + 1)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.4, 2.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert out.is_dir() and (out / ".compatlab").is_file()  # never missing, always whole
+        summary = json.loads((out / "summary.json").read_text())
+        marker = (out / ".compatlab").read_text().splitlines()[0]
+        assert marker.endswith(f"--seed {summary['seed']} --repeats 1")  # the marker belongs to the tree
+    assert subprocess.run([*base, "--seed", "99"], capture_output=True).returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sim"]  # every leftover cleaned
+
+
+# --- 2. bounded work on any input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [400, 100_000])
+def test_deeply_nested_yaml_is_refused_in_one_line(tmp_path, capsys, depth):
+    path = stack_with(tmp_path, text="config:\n  compatlab:pools: " + "[" * depth + "]" * depth + "\n")
+    assert "nests" in one_line(capsys, ["cost", "--stack", str(path)])
+
+
+def test_deeply_nested_json_is_refused_in_one_line(tmp_path, capsys):
+    root = tmp_path / "clusters"
+    cluster_dir(root, "c1", [{"cores": 1}], {})
+    (root / "c1" / "nodes.json").write_text('{"graph": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    (tmp_path / "j.yaml").write_text(yaml.safe_dump(jobspec()))
+    assert "nests" in one_line(capsys, ["match", "--clusters", str(root), str(tmp_path / "j.yaml")])
+
+
+def test_a_yaml_alias_bomb_is_refused_in_one_line(tmp_path, capsys):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(9))
+    path = stack_with(tmp_path, text="config:\n  compatlab:bomb:\n" + "".join(f"    {line}\n" for line in
+                                                                            bomb.splitlines()))
+    assert "expands to over" in one_line(capsys, ["cost", "--stack", str(path)])
+
+
+@pytest.mark.parametrize("target", ["fifo", "/dev/zero"])
+def test_a_fifo_or_device_in_a_cluster_directory_is_refused_not_read(tmp_path, capsys, target):
+    root = tmp_path / "clusters"
+    cluster_dir(root, "c1", [{"cores": 1}], {})
+    if target == "fifo":
+        os.mkfifo(tmp_path / "pipe")
+        target = str(tmp_path / "pipe")
+    (root / "c1" / "os-subsystem.json").symlink_to(target)
+    (tmp_path / "j.yaml").write_text(yaml.safe_dump(jobspec()))
+    assert "not a regular file" in one_line(capsys, ["match", "--clusters", str(root), str(tmp_path / "j.yaml")])
+
+
+def test_a_50_mb_stack_file_is_refused_by_its_size(tmp_path, capsys):
+    path = stack_with(tmp_path, text=dev_text() + "#" + "x" * (50 << 20) + "\n")
+    assert "allowed: at most 1,048,576" in one_line(capsys, ["cost", "--stack", str(path)])
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda c: c["compatlab:pools"][1].update(nodeCount=100000), "is too large; allowed: <= 1000"),
+    (lambda c: c["compatlab:miniclusters"][0].update(size=10**400), "allowed: <= 1000"),
+    (lambda c: c["compatlab:miniclusters"][0].update(size=2.0), "2.0 is not a whole number"),
+    (lambda c: c["compatlab:miniclusters"][0].update(coresPerNode=1.0), "1.0 is not a whole number"),
+    (lambda c: c["compatlab:miniclusters"][0].update(memoryGb=2**63), "is too large"),
+    (lambda c: c["compatlab:budget"].update(maxHourlyUsd=1e308), "is too large"),
+    (lambda c: c.update({"compatlab:workloads": []}), "has 0 entries; allowed: at least 1"),
+    (lambda c: c.update({"compatlab:expiry": "2026-99-99"}), "'2026-99-99' is not a date"),
+    (lambda c: c["compatlab:miniclusters"][0].update(name="rocky9-amd64\n"), "holds a control character"),
+    (lambda c: c.update({"compatlib:pools": []}), "did you mean compatlab:pools?"),
+    (lambda c: c["compatlab:pools"][0].update(name="Pool_1"), "allowed: 1 to 40 lowercase letters"),
+])
+def test_a_bad_value_names_the_file_the_key_and_what_is_allowed(tmp_path, capsys, edit, message):
+    err = one_line(capsys, ["generate", "--stack", str(stack_with(tmp_path, edit)), "--out", str(tmp_path / "o")])
+    assert message in err and "Pulumi.x.yaml" in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("config:\n  compatlab:budget: {maxHourlyUsd: .nan}\n", "holds nan; allowed: finite numbers"),
+    ("config:\n  compatlab:expiry: 2026-12-31\n", "YAML read it as a date: quote it"),
+    ("config:\n  compatlab:pools: []\n  compatlab:pools: []\n", "is given twice"),
+    ("config:\n  1: x\n", "is not a config key this lab knows"),
+    ("", "is empty"),
+])
+def test_yaml_oddities_are_named(tmp_path, capsys, text, message):
+    if "expiry" in text:
+        text = dev_text().replace('compatlab:expiry: "2026-12-31"', "compatlab:expiry: 2026-12-31")
+    assert message in one_line(capsys, ["cost", "--stack", str(stack_with(tmp_path, text=text))])
+
+
+def test_an_unquoted_go_version_says_to_quote_it(tmp_path, capsys):
+    path = stack_with(tmp_path, text=dev_text().replace("size: 2}", "size: 2, goVersion: 1.20}", 1))
+    assert "YAML read it as a number: quote it" in one_line(capsys, ["cost", "--stack", str(path)])
+
+
+def test_a_huge_value_is_cut_short_in_the_message(tmp_path, capsys):
+    path = stack_with(tmp_path, lambda c: c.update({"compatlab:expiry": "x" * 100_000}))
+    assert len(one_line(capsys, ["cost", "--stack", str(path)])) < 600
+
+
+def test_a_duplicate_key_in_a_jobspec_is_named(tmp_path, capsys):
+    root = tmp_path / "clusters"
+    cluster_dir(root, "c1", [{"cores": 1}], {})
+    (tmp_path / "j.yaml").write_text("version: 1\nversion: 1\nresources: {app: {type: node, replicas: 1}}\n")
+    assert "is given twice" in one_line(capsys, ["match", "--clusters", str(root), str(tmp_path / "j.yaml")])
+
+
+def test_min_above_max_is_refused(tmp_path, capsys):
+    root = tmp_path / "clusters"
+    cluster_dir(root, "c1", [{"cores": 1}], {})
+    doc = jobspec(requires=[{"name": "go", "field": "version", "min": "1.22", "max": "1.20"}])
+    (tmp_path / "j.yaml").write_text(yaml.safe_dump(doc))
+    err = one_line(capsys, ["match", "--clusters", str(root), str(tmp_path / "j.yaml")])
+    assert "min '1.22' is above max '1.20'" in err
+
+
+# --- 4. printed values are data, not markup --------------------------------------------------------------------
+
+
+def test_names_that_look_like_markup_print_as_written(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # short paths: the table keeps each cell on one line
+    cluster_dir(Path("c"), "[bold]c1", [{"cores": 1}], {"archspec": {"0": {"cpu.target": "[/]arm64"}}})
+    doc = jobspec(requires=[{"name": "archspec", "field": "cpu.target", "match": "amd64"}])
+    Path("[red]j.yaml").write_text(yaml.safe_dump(doc))
+    assert main(["match", "--clusters", "c", "[red]j.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "[bold]c1" in out and "[/]arm64" in out and "[red]j.yaml" in out
+
+
+# --- 5. usage errors are one line too --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [
+    ["simulate", "--stack", "dev", "--repeats", "0"],
+    ["simulate", "--stack", "dev", "--repeats", "abc"],
+    ["simulate", "--stack", "dev", "--repeats", "100000"],
+    ["simulate", "--stack", "dev", "--seed", "1.5"],
+    ["simulate"],
+    ["nonsense"],
+])
+def test_a_usage_error_is_one_line(capsys, argv):
+    one_line(capsys, argv)
+
+
+def test_a_directory_given_as_a_stack_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "Pulumi.d.yaml").mkdir()
+    assert "is a directory" in one_line(capsys, ["cost", "--stack", str(tmp_path / "Pulumi.d.yaml")])
+
+
+# --- 6. cost and names true to GCP -----------------------------------------------------------------------------
+
+
+def test_a_zone_outside_the_price_tables_region_is_refused(tmp_path, capsys):
+    path = stack_with(tmp_path, lambda c: c.update({"gcp:zone": "europe-west4-a"}))
+    assert "prices us-central1 only" in one_line(capsys, ["cost", "--stack", str(path)])
+
+
+def test_an_arm_pool_in_a_zone_without_t2a_is_refused_naming_the_zones_that_have_it(tmp_path, capsys):
+    path = stack_with(tmp_path, lambda c: c.update({"gcp:zone": "us-central1-c"}))
+    err = one_line(capsys, ["cost", "--stack", str(path)])
+    assert "gcp:zone" in err and "us-central1-a" in err and "t2a-standard-2" in err
+
+
+def test_a_price_table_without_a_disk_type_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    from compatlab.lab import catalogue
+
+    table = dict(catalogue.prices())
+    table["disksUsdPerGbMonth"] = {"pd-ssd": 0.17}
+    monkeypatch.setattr("compatlab.cost.prices", lambda: table)
+    assert "has no price for pd-standard" in one_line(capsys, ["cost", "--stack", "dev"])
+
+
+def test_a_stack_name_gcp_would_refuse_becomes_a_valid_resource_name(tmp_path):
+    from compatlab.kube.rainbow import backend_config
+    from compatlab.lab.stack import load_lab
+
+    lab = load_lab(stack_with(tmp_path, name="Pulumi.Lab_A.yaml"))
+    name = backend_config(lab)["spec"]["securityPolicy"]["name"]
+    assert name == "compatlab-rainbow-lab-a"
+
+
+def test_cost_checks_the_budget(tmp_path, capsys):
+    path = stack_with(tmp_path, lambda c: c["compatlab:budget"].update(maxHourlyUsd=0.01))
+    assert "over the budget" in one_line(capsys, ["cost", "--stack", str(path)])
+
+
+# --- 8. messages that help -------------------------------------------------------------------------------------
+
+
+def test_a_directory_named_like_a_stack_does_not_shadow_it(tmp_path, capsys, monkeypatch):
+    (tmp_path / "dev").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main(["cost", "--stack", "dev", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["stack"] == "dev"
+
+
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
+    proc = subprocess.Popen([*CLI, "run", "--stack", "full", "--embedded", "--out", str(tmp_path / "r")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err == "compatlab: interrupted\n"
+
+
+def test_python_dash_m_compatlab_works():
+    done = subprocess.run([*CLI, "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("compatlab ")
+
+
+# --- 9. names and graphs as rainbow reads them -----------------------------------------------------------------
+
+
+def test_a_resource_named_with_a_hyphen_is_accepted(tmp_path, capsys):
+    root = tmp_path / "clusters"
+    cluster_dir(root, "c1", [{"cores": 1}], {})
+    (tmp_path / "j.yaml").write_text(yaml.safe_dump(
+        {"version": 1, "resources": {"salad-app": {"type": "node", "replicas": 1}},
+         "tasks": [{"command": ["x"], "resources": "salad-app"}]}))
+    assert main(["match", "--clusters", str(root), str(tmp_path / "j.yaml"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["matches"] == ["c1"]
+
+
+def test_a_long_resource_name_does_not_reach_the_backtracking_pattern(tmp_path, capsys):
+    root = tmp_path / "clusters"
+    cluster_dir(root, "c1", [{"cores": 1}], {})
+    name = "0" * 10_000 + "!"
+    (tmp_path / "j.yaml").write_text(yaml.safe_dump({"version": 1, "resources": {name: {"type": "node"}}}))
+    assert "is not a name" in one_line(capsys, ["match", "--clusters", str(root), str(tmp_path / "j.yaml")])
+
+
+def test_edges_without_a_relation_are_not_containment(tmp_path, capsys):
+    root = tmp_path / "clusters"
+    cluster_dir(root, "c1", [{"cores": 1}], {})
+    doc = json.loads((root / "c1" / "nodes.json").read_text())
+    for edge in doc["graph"]["edges"]:
+        edge.pop("relation")
+    (root / "c1" / "nodes.json").write_text(json.dumps(doc))
+    (tmp_path / "j.yaml").write_text(yaml.safe_dump(jobspec()))
+    assert 'no "contains" edge' in one_line(capsys, ["match", "--clusters", str(root), str(tmp_path / "j.yaml")])
+
+
+def test_a_containment_cycle_is_refused(tmp_path, capsys):
+    root = tmp_path / "clusters"
+    cluster_dir(root, "c1", [{"cores": 1}], {})
+    doc = json.loads((root / "c1" / "nodes.json").read_text())
+    doc["graph"]["edges"].append({"source": "2", "target": "0", "relation": "contains"})
+    (root / "c1" / "nodes.json").write_text(json.dumps(doc))
+    (tmp_path / "j.yaml").write_text(yaml.safe_dump(jobspec()))
+    assert "contains a cycle" in one_line(capsys, ["match", "--clusters", str(root), str(tmp_path / "j.yaml")])
