@@ -32,8 +32,10 @@ from .inputs import load_yaml
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from compatlab.experiment.evidence import workloads_markdown
+
     lab = load_lab(args.stack)
-    files = generate(lab)
+    files = {**generate(lab), "workloads.md": workloads_markdown(lab).encode()}
     replace_tree(Path(args.out), files, f"compatlab generate --stack {lab.stack}")
     print(
         f"{lab.stack}: {len(lab.miniclusters)} miniclusters, {len(lab.workloads)} workloads, "
@@ -106,6 +108,7 @@ def _console() -> Console:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from compatlab.experiment.evidence import workloads_markdown
     from compatlab.experiment.report import print_summary, result_files, summary_json
     from compatlab.experiment.simulate import simulate
 
@@ -113,13 +116,14 @@ def _simulate(args: argparse.Namespace) -> int:
     sim = simulate(lab, seed=args.seed, repeats=args.repeats)
     out = Path(args.out) if args.out else Path("results") / lab.stack
     what = f"compatlab simulate --stack {lab.stack} --seed {args.seed} --repeats {args.repeats}"
-    replace_tree(out, result_files(sim), what)
+    replace_tree(out, {**result_files(sim), "workloads.md": workloads_markdown(lab).encode()}, what)
     if args.json:
         print(summary_json(sim, str(out)))
         return 0
     console = _console()
     print_summary(sim, console)
-    console.print(f"results: {out}/ (records.csv, records.json, summary.json, outcomes.png, generated/)")
+    console.print(f"results: {out}/ (records.csv, records.json, summary.json, outcomes.png, workloads.md, "
+                  "generated/)")
     return 0
 
 

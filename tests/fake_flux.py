@@ -14,7 +14,9 @@ severity=0 <note>`` and ``flux-job: task(s) exited with exit code N`` (or
 ``Killed``, ``Terminated``, ``Alarm clock``), and exits with the returncode (1
 for an alloc failure). ``flux jobs --format`` and ``flux job wait-event ...
 clean`` answer as flux-core does. Jobs run in the background (so a job can be
-cancelled), each task once with ``FLUX_TASK_RANK`` set.
+cancelled), each task once with ``FLUX_TASK_RANK`` set. ``--requires=-rank:0``
+leaves one node fewer eligible (``only 3 eligible`` on 4), and ``flux resource
+info`` says ``4 Nodes, 8 Cores, 0 GPUs``, as flux-core 0.88 does.
 
 The instance has ``FAKE_FLUX_SIZE`` nodes of ``FAKE_FLUX_CORES`` cores; jobs live
 in ``FAKE_FLUX_DIR``. ``install(bin_dir)`` writes a ``flux`` script that runs this file.
@@ -32,7 +34,7 @@ import time
 from pathlib import Path
 
 TAKES_VALUE = {"-N", "--nodes", "-n", "--ntasks", "-c", "--cores-per-task", "-g", "--gpus-per-task",
-               "--job-name", "--cwd", "-t", "--time-limit", "--cc", "--setattr", "--env"}
+               "--job-name", "--cwd", "-t", "--time-limit", "--cc", "--setattr", "--env", "--requires"}
 SIGNALS = {9: "Killed", 15: "Terminated", 14: "Alarm clock"}
 
 
@@ -90,6 +92,12 @@ def submit(argv: list[str]) -> int:
         return 1
     jobid = f"ƒ{len(list(_store().glob('*.json'))) + 1}Fk"
     size, per_node = int(os.environ.get("FAKE_FLUX_SIZE", "4")), int(os.environ.get("FAKE_FLUX_CORES", "1"))
+    if opts.get("--requires") == "-rank:0":
+        size -= 1
+    elif "--requires" in opts:
+        print(f"flux-submit: ERROR: this stand-in knows only --requires=-rank:0, not {opts['--requires']}",
+              file=sys.stderr)
+        return 1
     job: dict = {"state": "RUN", "result": "", "returncode": "", "exception": {}, "output": "", "stderr": [],
                  "command": command, "tasks": tasks, "pid": None, "start": time.time()}
     note = None
@@ -238,6 +246,10 @@ def main(argv: list[str]) -> int:
         return cancel(argv[1])
     if argv[:1] == ["jobs"]:
         return jobs(argv[1:])
+    if argv[:2] == ["resource", "info"]:
+        size, per_node = int(os.environ.get("FAKE_FLUX_SIZE", "4")), int(os.environ.get("FAKE_FLUX_CORES", "1"))
+        print(f"{size} Nodes, {size * per_node} Cores, 0 GPUs")
+        return 0
     print(f"flux: unknown command: {' '.join(argv)}", file=sys.stderr)
     return 1
 

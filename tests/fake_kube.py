@@ -43,6 +43,8 @@ class FakePod:
     limits: dict[str, str] = field(default_factory=dict)
 
     terminated: tuple[str, datetime.datetime] | None = None
+    # (message, when): the kubelet evicted the pod, as its eviction manager reports it (phase Failed, reason Evicted)
+    evicted: tuple[str, datetime.datetime] | None = None
 
     def model(self) -> V1Pod:
         labels = {"job-name": self.minicluster, "batch.kubernetes.io/job-completion-index": str(self.index)}
@@ -54,10 +56,16 @@ class FakePod:
                 exit_code=137, reason=self.terminated[0], finished_at=self.terminated[1]))
             statuses.append(V1ContainerStatus(name=self.minicluster, image="x", image_id="x", ready=True,
                                               restart_count=1, last_state=last))
+        status = V1PodStatus(phase=self.phase, container_statuses=statuses)
+        if self.evicted:
+            now = V1ContainerState(terminated=V1ContainerStateTerminated(
+                exit_code=137, reason="ContainerStatusUnknown", finished_at=self.evicted[1]))
+            status = V1PodStatus(phase="Failed", reason="Evicted", message=self.evicted[0], container_statuses=[
+                V1ContainerStatus(name=self.minicluster, image="x", image_id="x", ready=False, restart_count=0,
+                                  state=now)])
         return V1Pod(metadata=V1ObjectMeta(name=self.name, labels=labels,
                                            creation_timestamp=datetime.datetime(2026, 11, 29, tzinfo=datetime.UTC)),
-                     spec=V1PodSpec(containers=[container]),
-                     status=V1PodStatus(phase=self.phase, container_statuses=statuses))
+                     spec=V1PodSpec(containers=[container]), status=status)
 
 
 def make_pod(root: Path, minicluster: str, *, arch: str = "x86_64", os_id: str = "ubuntu", version: str = "22.04",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import io
 import json
 import re
@@ -26,6 +27,7 @@ from compatlab.files import write_file
 from compatlab.kube.minicluster import RESULTS, container_name
 from compatlab.lab.model import Lab
 
+from .observe import OTHER, classify
 from .records import ResultRecord
 
 NAME = re.compile(r"[0-9a-f]{8}\.[a-z]+\.[a-z][a-z0-9]*\.[0-9]+\.json")
@@ -92,24 +94,51 @@ def _parse(name: str, data: bytes, cluster: str) -> str | None:
     return None
 
 
-def with_kubernetes_evidence(data: bytes, ooms: list[tuple[str, str]]) -> bytes:
-    """A record the receiver could not finish (it died with its container), told by Kubernetes what happened.
+SLACK_S = 10  # seconds after a record's end in which Kubernetes may still report what ended the job
 
-    On Kubernetes 1.28 and later an out-of-memory kill takes the whole container
-    (``memory.oom.group``), the receiver with it: the record says ``interrupted``
-    (or exit 137), and the pod's last termination says ``OOMKilled`` within the
-    job's time. Such a record becomes ``oom-killed`` with that evidence.
+
+def with_kubernetes_evidence(data: bytes, events: list[tuple[str, str]]) -> bytes:
+    """A record the job's own end could not explain, told by Kubernetes what happened to its pod.
+
+    ``events`` are (what, when) pairs of the MiniCluster's pods: a container's last
+    termination reason (``OOMKilled``) or an eviction message, with its time (ISO
+    8601). Kubernetes answers a pod over its limits by killing or evicting the whole
+    pod, not with an error the job could print: an out-of-memory kill takes the
+    whole container on Kubernetes 1.28 and later (``memory.oom.group``), and an
+    ephemeral-storage limit is enforced by the kubelet's eviction manager, not by
+    ``ENOSPC``. So a ``failed-other`` record (its job lost a broker, or the receiver
+    died with it) within whose time (``SLACK_S`` after its end included) such an
+    event falls becomes the mode the event names (``observe.classify``), with that
+    evidence. Other records are returned as they are. Raises nothing.
     """
     doc: dict[str, Any] = json.loads(data)
-    suspect = doc.get("state") == "interrupted" or doc.get("exit_code") == 137
-    if doc.get("outcome") != "failed-other" or not suspect:
+    if doc.get("outcome") != "failed-other":
         return data
-    for reason, finished in ooms:
-        end = doc.get("end") or "9999"
-        if doc["start"] <= _utc(finished) <= end:
-            doc.update(outcome="oom-killed", evidence=f"Kubernetes: the container was {reason} at {_utc(finished)}")
-            return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
+    start, end = _when(doc.get("start", "")), _when(doc.get("end") or "")
+    for what, at in events:
+        when = _when(at)
+        if start is None or when is None or when < start:
+            continue
+        if end is not None and when > end + datetime.timedelta(seconds=SLACK_S):
+            continue
+        mode = classify(None, what).outcome
+        if mode == OTHER:
+            continue
+        doc.update(outcome=mode, evidence=f"Kubernetes: {_said(what)} at {_utc(at)}")
+        return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
     return data
+
+
+def _said(what: str) -> str:
+    return f"the container was {what}" if what == "OOMKilled" else f"the pod was evicted: {what}"
+
+
+def _when(stamp: str) -> datetime.datetime | None:
+    try:
+        when = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=datetime.UTC)
 
 
 def _utc(stamp: str) -> str:
@@ -143,7 +172,9 @@ def collect(kube: Any, lab: Lab, results: Path, force: bool = False,
             if code != 0:
                 raise LabError(pod.name, "", f"reading {RESULTS} failed: exit {code}: {' '.join(err.split())[:200]}")
             files = _records(out)
-            ooms = [p.terminated for p in kube.pods(mc.name) if p.terminated and p.terminated[0] == "OOMKilled"]
+            pods = kube.pods(mc.name)
+            events = [p.terminated for p in pods if p.terminated and p.terminated[0] == "OOMKilled"]
+            events += [p.evicted for p in pods if p.evicted]
         except (LabError, ValueError) as err:
             done.unreachable[mc.name] = str(err)
             tick(mc.name)
@@ -153,7 +184,7 @@ def collect(kube: Any, lab: Lab, results: Path, force: bool = False,
             if why:
                 done.bad.append(f"{mc.name}:{name}: {why}")
                 continue
-            data = with_kubernetes_evidence(data, ooms)
+            data = with_kubernetes_evidence(data, events)
             local = results / name
             other = _cluster_of(local)
             if other is not None and other != mc.name:

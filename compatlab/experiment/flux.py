@@ -18,16 +18,17 @@ is ``job.exception type=exec ... No such file or directory`` with exit 127; exit
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from compatlab.errors import LabError
+from compatlab.formats.flux import flux_commands, option
 
 from .executors import Execution
 from .observe import OTHER, classify
@@ -53,27 +54,6 @@ def memory_events() -> tuple[Path, ...]:
             found.append(Path(f"/sys/fs/cgroup/memory{path}") / "memory.oom_control")
     return (*found, Path("/sys/fs/cgroup/memory.events"), Path("/sys/fs/cgroup/memory/memory.oom_control"))
 Run = Callable[[list[str], float], tuple[int, str]]  # argv, timeout seconds -> (exit code, stdout+stderr)
-
-
-def flux_commands(jobspec: dict[str, Any]) -> list[list[str]]:
-    """The ``flux submit`` argv of each task, as the jobspec library's Flux transformer writes them.
-
-    Raises ``ValueError`` for a jobspec the library refuses, or that has groups
-    (``flux batch`` needs a running Flux just to be written).
-    """
-    import jobspec.core as js
-    from jobspec.transformer.flux.workload import FluxWorkload
-
-    try:
-        steps = FluxWorkload().parse(js.Jobspec(jobspec))
-    except Exception as err:  # the library raises bare exceptions of several kinds
-        raise ValueError(f"the jobspec library cannot read it: {err}") from None
-    commands = []
-    for step in steps:
-        if step.name != "submit":
-            raise ValueError(f"a {step.name} step (groups) is not supported; allowed: tasks")
-        commands.append([str(part) for part in step.generate_command()])
-    return commands
 
 
 def _run(argv: list[str], timeout_s: float) -> tuple[int, str]:
@@ -125,11 +105,15 @@ def parse_jobs_line(line: str) -> FluxJob:
 class FluxExecutor:
     """Runs each job with ``flux submit``, waits with ``flux job attach``, reads its end with ``flux jobs``.
 
-    The transformer's line is used as written, with three changes: the job is
-    named after rainbow's job (``--job-name``), the receiver's own ``PYTHONPATH``
-    and ``LD_LIBRARY_PATH`` (the flux view's) are not passed to the job
-    (``--env=-NAME``), and a jobspec with more than one task is refused (the
-    lab's have one). ``timeout_s`` bounds the wait: the job is then cancelled
+    The transformer's line is used as written, with the changes
+    ``compatlab.formats.flux.EXECUTOR_CHANGES`` lists: the job is named after
+    rainbow's job (``--job-name``); the receiver's own ``PYTHONPATH`` and
+    ``LD_LIBRARY_PATH`` (the flux view's) are not passed to the job
+    (``--env=-NAME``); a job with fewer nodes than the instance keeps off rank 0
+    (``--requires=-rank:0``, RFC 31), because Kubernetes answers a job that
+    overfills its pod's disk or memory by evicting or killing the whole pod, and
+    on rank 0 that is the lead broker with the receiver in it. A jobspec with more
+    than one task is refused (the lab's have one). ``timeout_s`` bounds the wait: the job is then cancelled
     (``flux cancel``) and waited for. ``run`` runs a command (argv, timeout) and
     gives (exit code, output), replaceable for tests. Raises ``LabError`` when
     there is no ``flux`` command: the receiver must run in a Flux shell
@@ -146,6 +130,18 @@ class FluxExecutor:
         self._timeout = timeout_s
         self._run = run
         self._oom = oom
+        self._size: int | None = None
+
+    def instance_nodes(self) -> int | None:
+        """How many nodes this Flux instance has (``flux resource info``: ``4 Nodes, 8 Cores, 0 GPUs``), asked once.
+
+        None when Flux does not say; the job then runs without the rank-0 constraint.
+        """
+        if self._size is None:
+            code, out = self._run(["flux", "resource", "info"], 60.0)
+            found = re.search(r"(\d+) Nodes?\b", out) if code == 0 else None
+            self._size = int(found.group(1)) if found else 0
+        return self._size or None
 
     def submit_line(self, name: JobName, jobspec: str) -> list[str]:
         """The ``flux submit`` argv this executor runs for a jobspec (YAML). Raises ``ValueError``."""
@@ -155,7 +151,11 @@ class FluxExecutor:
         argv = list(commands[0])
         if "--job-name" in argv:
             argv[argv.index("--job-name") + 1] = str(name)
-        return [*argv[:2], "--env=-PYTHONPATH", "--env=-LD_LIBRARY_PATH", *argv[2:]]
+        extra = ["--env=-PYTHONPATH", "--env=-LD_LIBRARY_PATH"]
+        nodes, size = option(argv, "-N"), self.instance_nodes()
+        if nodes is not None and nodes.isdigit() and size is not None and int(nodes) < size:
+            extra.append("--requires=-rank:0")
+        return [*argv[:2], *extra, *argv[2:]]
 
     def execute(self, cluster: str, name: JobName, jobspec: str,
                 submitted: Callable[[str], None] = lambda _: None) -> Execution:

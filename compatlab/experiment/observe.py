@@ -3,8 +3,12 @@
 Each mode is recognised only by evidence that names it, and the line that did is
 kept; a failure with no such evidence is ``failed-other``, never forced into a
 known mode. Sources of the messages: Linux's ``ENOEXEC``/``ENOSPC`` texts, bash's
-127 for a missing command, the Go toolchain's version check, the NVIDIA/CUDA
-runtimes, and Flux's job exceptions (measured on flux-core 0.88 with Fluxion 0.54).
+127 for a missing command, the Go toolchain's version check (``note: module
+requires Go 1.20``), apptainer's arch check, the NVIDIA/CUDA runtimes and the
+lab's own GPU probe, GNU coreutils' ``memory exhausted`` (an allocation refused
+under a ulimit), the kubelet's eviction messages for ephemeral storage
+(``pkg/kubelet/eviction/helpers.go``), and Flux's job exceptions (measured on
+flux-core 0.88 with sched-simple).
 Exit 137 alone is any SIGKILL, so an out-of-memory kill needs its own evidence
 (the cgroup's ``memory.events`` ``oom_kill`` count, which executors pass as
 ``oom_killed``, or a message).
@@ -20,15 +24,16 @@ OTHER = "failed-other"
 # (mode, pattern): the first mode whose pattern matches a line of output wins.
 _PATTERNS = (
     ("unsatisfiable", r"unsatisfiable|node count must not be greater than task count|alloc denied"),
-    ("exec-format-error", r"exec format error"),
+    ("exec-format-error", r"exec format error|architecture \(\w+\) could not run on the host"),
     ("compile-error", r"go\.mod requires go\b|requires go >= ?\d|module requires go \d|invalid go version"
                       r"|go: cannot find GOROOT|toolchain not available"),
     ("no-gpu", r"no cuda-capable device|cuda driver version is insufficient|nvidia-smi has failed"
                r"|cudaErrorNoDevice|no gpus? (found|detected|available)|could not find any nvidia gpu"),
     ("missing-software", r"command not found|error while loading shared libraries|start failed: .*no such file"
                          r"|executable file not found|: not found$|^[^ ]+: no such file or directory$"),
-    ("oom-killed", r"out of memory|oomkilled|oom-kill|cannot allocate memory|std::bad_alloc|memoryerror"),
-    ("disk-full", r"no space left on device|disk quota exceeded"),
+    ("oom-killed", r"out of memory|oomkilled|oom-kill|cannot allocate memory|std::bad_alloc|memoryerror"
+                   r"|: memory exhausted$"),
+    ("disk-full", r"no space left on device|disk quota exceeded|ephemeral local storage|local ephemeral storage"),
 )
 SUMMARY = re.compile(r"flux-job: task\(s\) |[0-9.]+s: flux-shell\[[0-9]+\]: ")
 _EVIDENCE = tuple((mode, re.compile(pattern, re.IGNORECASE)) for mode, pattern in _PATTERNS)

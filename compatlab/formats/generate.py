@@ -5,6 +5,7 @@ from __future__ import annotations
 from compatlab.files import dump_json
 from compatlab.lab.model import Lab
 
+from .flux import flux_text
 from .graphs import nodes_graph, subsystem_graphs
 from .jobspecs import jobspec, jobspec_yaml
 from .validate import check_graph, check_jobspec
@@ -32,18 +33,23 @@ def cluster_files(lab: Lab) -> dict[str, bytes]:
 
 
 def jobspec_files(lab: Lab) -> dict[str, bytes]:
-    """Every level's jobspecs: ``{"jobspecs/<level>/<workload>.yaml": bytes}``.
+    """Every level's jobspecs and their Flux commands: ``jobspecs/<level>/<workload>.yaml`` and ``.flux.txt``.
 
-    Each is checked against the ``jobspec`` package's nextgen schema with at most one
-    ``requires`` item per subsystem (real rainbow keeps only the last); raises ``LabError``.
+    Each jobspec is checked against the ``jobspec`` package's nextgen schema with at
+    most one ``requires`` item per subsystem (real rainbow keeps only the last); the
+    ``.flux.txt`` beside it is the ``flux submit`` line the jobspec library's Flux
+    transformer writes for it (``formats.flux.flux_text``), so a reviewer sees what
+    will run before anything is submitted. Raises ``LabError`` (a bad jobspec) or
+    ``ValueError`` (the library cannot turn it into a command).
     """
     files: dict[str, bytes] = {}
     for level in lab.levels:
         for workload in lab.workloads:
-            rel = f"jobspecs/{level.name}/{workload.name}.yaml"
+            rel = f"jobspecs/{level.name}/{workload.name}"
             doc = jobspec(workload, level)
-            check_jobspec(doc, rel, one_item_per_subsystem=True)
-            files[rel] = jobspec_yaml(doc).encode()  # storable by real rainbow, or LabError
+            check_jobspec(doc, f"{rel}.yaml", one_item_per_subsystem=True)
+            files[f"{rel}.yaml"] = jobspec_yaml(doc).encode()  # storable by real rainbow, or LabError
+            files[f"{rel}.flux.txt"] = flux_text(doc).encode()
     return files
 
 

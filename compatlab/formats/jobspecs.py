@@ -1,8 +1,19 @@
 """A workload's nextgen jobspec at a compatibility level.
 
-The slot is the workload's node resource; what the level adds goes on it as
-``with`` counts (dominant subsystem) and ``requires`` items (other subsystems),
-one item per subsystem at most so real rainbow checks every one of them.
+Two named resources, because rainbow and Flux read counts differently:
+
+- the slot, named after the workload, is what rainbow matches: ``replicas`` nodes
+  each holding its ``with`` counts (dominant subsystem) and meeting its ``requires``
+  items (other subsystems, one item per subsystem at most so real rainbow checks
+  every one); it grows with the level, and at ``none`` it is one bare node;
+- ``run`` is the task's shape, the same at every level: the jobspec library's Flux
+  transformer (``jobspec`` 0.1.15, ``flatten_slot``) reads a flat node count as
+  ``-N`` and a flat core count as ``-n`` (the nextgen schema has no task count), so
+  ``run`` holds the job's totals: ``nodes`` nodes and ``nodes x tasksPerNode`` cores.
+
+rainbow looks only at resources with ``replicas`` when one has them (its
+``Satisfy``), so ``run`` never changes a match; the task names ``run``, so the slot
+never changes the Flux command.
 """
 
 from __future__ import annotations
@@ -38,13 +49,25 @@ def requirements(workload: Workload, level: Level) -> list[dict]:
     return items
 
 
+RUN = "run"  # the task's resource; no workload may take this name (schemas/workload.schema.json)
+
+
+def task_shape(workload: Workload) -> dict:
+    """The ``run`` resource: ``{type: node, count: nodes, with: [{type: core, count: nodes x tasksPerNode}]}``.
+
+    The Flux transformer turns it into ``-N <nodes> -n <tasks>`` at every level, so
+    a 4-node job asks Flux for 4 nodes even where rainbow was told less.
+    """
+    return {"type": v.NODE, "count": workload.nodes, "with": [{"type": v.CORE, "count": workload.tasks}]}
+
+
 def jobspec(workload: Workload, level: Level) -> dict:
     """A workload's nextgen jobspec (version 1) at ``level``, as a dict ready for YAML.
 
-    One named node resource is the slot: ``replicas`` is the workload's node count
-    from the ``counts`` level up (1 before), ``with`` holds cores per node
+    The slot (named after the workload) has ``replicas`` = the workload's node
+    count from the ``counts`` level up (1 before), ``with`` cores per node
     (``counts``) and memory in GB per node (``memory``), ``requires`` the items of
-    ``requirements``. The task runs the workload's command on that slot.
+    ``requirements``. The task runs the workload's command on ``run`` (``task_shape``).
     """
     facets = level.facets
     slot: dict = {"type": v.NODE, "replicas": workload.nodes if "counts" in facets else 1}
@@ -61,8 +84,8 @@ def jobspec(workload: Workload, level: Level) -> dict:
     return {
         "version": 1,
         "name": f"{workload.name}-{level.name}",
-        "resources": {workload.name: slot},
-        "tasks": [{"command": list(workload.command), "resources": workload.name}],
+        "resources": {workload.name: slot, RUN: task_shape(workload)},
+        "tasks": [{"command": list(workload.command), "resources": RUN}],
     }
 
 

@@ -29,7 +29,9 @@ class Pod:
     ``limits`` are the Kubernetes quantities as written (``{"cpu": "1", "memory": "2G",
     "ephemeral-storage": "8G"}``); ``created`` the pod's creation time (ISO 8601);
     ``terminated`` the container's last termination, if it restarted: (reason such
-    as ``OOMKilled``, finished at, ISO 8601, UTC).
+    as ``OOMKilled``, finished at, ISO 8601, UTC); ``evicted`` the kubelet's eviction
+    of the whole pod, if it was evicted: (its message, such as ``Pod ephemeral local
+    storage usage exceeds the total limit of containers 1G.``, when, ISO 8601, UTC).
     """
 
     name: str
@@ -38,6 +40,15 @@ class Pod:
     limits: dict[str, str]
     created: str = ""
     terminated: tuple[str, str] | None = None
+    evicted: tuple[str, str] | None = None
+
+
+def _disrupted(status: Any) -> str:
+    """When the kubelet marked the pod for termination (its ``DisruptionTarget`` condition, Kubernetes >= 1.26)."""
+    for condition in status.conditions or []:
+        if condition.type == "DisruptionTarget" and condition.last_transition_time:
+            return condition.last_transition_time.isoformat()
+    return ""
 
 
 class KubeAccess:
@@ -99,16 +110,22 @@ class KubeAccess:
             for container in item.spec.containers or []:
                 if container.name == container_name(minicluster) and container.resources and container.resources.limits:
                     limits = {k: str(v) for k, v in container.resources.limits.items()}
-            terminated = None
+            terminated, evicted = None, None
+            ended = ""  # when the Flux container last stopped, for an eviction's time
             for status in (item.status.container_statuses or []) if item.status else []:
-                last = status.last_state.terminated if status.name == container_name(minicluster) and \
-                    status.last_state else None
+                if status.name != container_name(minicluster):
+                    continue
+                last = status.last_state.terminated if status.last_state else None
                 if last is not None:
-                    finished = last.finished_at.isoformat() if last.finished_at else ""
-                    terminated = (last.reason or "", finished)
+                    terminated = (last.reason or "", last.finished_at.isoformat() if last.finished_at else "")
+                now = status.state.terminated if status.state else None
+                if now is not None and now.finished_at:
+                    ended = now.finished_at.isoformat()
+            if item.status and item.status.reason == "Evicted":
+                evicted = (" ".join((item.status.message or "evicted").split()), ended or _disrupted(item.status))
             created = item.metadata.creation_timestamp
             pods.append(Pod(name, number, item.status.phase or "", limits,
-                            created.isoformat() if created else "", terminated))
+                            created.isoformat() if created else "", terminated, evicted))
         return sorted(pods, key=lambda p: (p.index, p.created))
 
     def lead_pod(self, minicluster: str) -> Pod:

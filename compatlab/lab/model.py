@@ -107,11 +107,26 @@ class Needs:
 
 
 @dataclass(frozen=True)
-class Workload:
-    """One application, from ``jobspecs/<name>.yaml``: its command and its true needs.
+class Evidence:
+    """What a failure mode looks like when it happens: the job's ``exit_code`` and a ``message``.
 
-    ``nodes`` is the node count it runs on, ``cores_per_node`` the cores it uses on
-    each; ``command`` is argv (a ``script`` becomes ``/bin/bash -c <script>``).
+    ``exit_code`` None means the job's own exit does not tell (Kubernetes evicted or
+    killed its pod, and ``compatlab collect`` completes the record); ``message`` is a
+    line of the job's output, Flux's or Kubernetes' that names the failure.
+    """
+
+    exit_code: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One application, from ``jobspecs/<name>.yaml``: its command, task shape, true needs and failure evidence.
+
+    ``nodes`` is the node count it runs on at every level, ``cores_per_node`` the
+    cores it needs on each and ``tasks_per_node`` the tasks Flux starts on each;
+    ``command`` is argv (a ``script`` becomes ``/bin/bash -c <script>``);
+    ``evidence`` maps each failure mode it can hit to what that looks like.
     """
 
     name: str
@@ -121,6 +136,13 @@ class Workload:
     cores_per_node: int
     needs: Needs
     source: Path
+    tasks_per_node: int = 1
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+
+    @property
+    def tasks(self) -> int:
+        """Tasks in all (Flux ``-n``): ``nodes`` x ``tasks_per_node``."""
+        return self.nodes * self.tasks_per_node
 
 
 @dataclass(frozen=True)

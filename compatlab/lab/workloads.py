@@ -8,16 +8,17 @@ from compatlab.errors import LabError, brief
 from compatlab.inputs import check, load_yaml
 
 from . import semver
-from .model import Needs, Workload
+from .model import Evidence, Needs, Workload
 from .paths import SCHEMAS
 
 
 def load_workload(path: Path) -> Workload:
-    """Read ``jobspecs/<name>.yaml`` into a ``Workload``.
+    """Read ``jobspecs/<name>.yaml`` into a ``Workload``: command, task shape, needs and failure evidence.
 
     Raises ``LabError`` naming the file and key when it does not parse, breaks
     ``schemas/workload.schema.json``, is named unlike its file, lists Go as software,
-    or holds a version Masterminds semver cannot parse.
+    holds a version Masterminds semver cannot parse, or a command with a double
+    quote or non-ASCII text (which real rainbow cannot store).
     """
     doc = load_yaml(path)
     check(doc, SCHEMAS / "workload.schema.json", path)
@@ -34,12 +35,18 @@ def load_workload(path: Path) -> Workload:
             raise LabError(path, f"needs.{key}", f"{brief(version)} is not a minimum version ({why}); allowed: "
                            "e.g. 1.20, quoted")
     command = tuple(doc["command"]) if "command" in doc else ("/bin/bash", "-c", doc["script"])
+    key = "command" if "command" in doc else "script"
+    bad = next((c for part in command for c in part if c == '"' or not c.isascii()), None)
+    if bad is not None:  # the jobspec carries it, and real rainbow builds SQL from it (formats.jobspecs.jobspec_yaml)
+        raise LabError(path, key, f"holds {bad!r}, which real rainbow cannot store; allowed: ASCII without double "
+                       "quotes (quote with ' in a script)")
     return Workload(
         name=doc["workload"],
         description=doc.get("description", "").strip(),
         command=command,
         nodes=doc["nodes"],
         cores_per_node=doc.get("coresPerNode", 1),
+        tasks_per_node=doc.get("tasksPerNode", 1),
         needs=Needs(
             binary_arch=raw.get("binaryArch"),
             go=raw.get("go"),
@@ -49,6 +56,8 @@ def load_workload(path: Path) -> Workload:
             gpus=raw.get("gpus", 0),
         ),
         source=path,
+        evidence={mode: Evidence(said["exitCode"], said["message"])
+                  for mode, said in sorted((doc.get("evidence") or {}).items())},
     )
 
 

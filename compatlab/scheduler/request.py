@@ -98,7 +98,14 @@ def _slot(resource: dict) -> Slot:
 def read_request(doc: object, source: str | Path) -> Request:
     """Validate a jobspec document (schema and rules) and read its slots into a ``Request``.
 
-    Raises ``LabError`` naming ``source`` and the failing key.
+    When any named resource has ``replicas`` somewhere in its tree, only those are
+    slots: rainbow's ``Satisfy`` matches those and passes over the rest (measured on
+    the real server), which is how the lab's jobspecs carry a ``run`` resource for
+    Flux beside the slot rainbow matches. Without any ``replicas``, each named
+    resource is a slot of its own count. Raises ``LabError`` naming ``source`` and
+    the failing key.
     """
     check_jobspec(doc, source)
-    return Request(str(source), tuple(_slot(r) for r in doc["resources"].values()))
+    resources = list(doc["resources"].values())
+    slotted = [r for r in resources if _find_slot(r) is not None]
+    return Request(str(source), tuple(_slot(r) for r in slotted or resources))

@@ -28,7 +28,7 @@ DOCKERFILES = sorted(DOCKER.glob("*/Dockerfile"))
 # the build args it takes as its positional arguments, in order.
 SCRIPTS = sorted((DOCKER / "scripts").glob("*.sh"))
 SCRIPT_ARGS = {"install-go.sh": ["GO_VERSION", "TARGETARCH"], "install-ior.sh": ["IOR_VERSION"],
-               "install-lammps.sh": ["LAMMPS_VERSION"]}
+               "install-lammps.sh": ["LAMMPS_VERSION"], "install-fractal.sh": ["FRACTAL_COMMIT"]}
 
 # The build arg that carries each declared software's version (hwloc's comes from the
 # release: see hwloc_version).
@@ -313,10 +313,17 @@ def test_downloads_are_checked_and_versions_used(path):
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_script_checks_what_it_downloads_with_its_own_checksums(script):
     text = script.read_text()
-    assert re.search(r"\bcurl -", text) and re.search(r'echo "\$\{\w+_SHA256\}  \S+" \| sha256sum -c -', text)
-    sums = re.findall(r"\b\w+_SHA256=(\S+) ;;", text)
-    assert sums and all(HEX64.fullmatch(s) for s in sums), sums
-    assert len(set(sums)) == len(sums), f"{script}: one checksum for two downloads"
+    if "git clone" in text:
+        # A clone (a repository with no releases to checksum) is checked against the commit its table pins.
+        [arg] = script_args(script)
+        assert re.search(rf'test "\$\(git -C \S+ rev-parse HEAD\)" = "\$\{{{arg}\}}"', text), script
+        pinned = re.findall(r"^\s*([0-9a-f]{40})\) ;;", text, re.M)
+        assert pinned and all(script_case(script, {arg: sha}) is not None for sha in pinned), pinned
+    else:
+        assert re.search(r"\bcurl -", text) and re.search(r'echo "\$\{\w+_SHA256\}  \S+" \| sha256sum -c -', text)
+        sums = re.findall(r"\b\w+_SHA256=(\S+) ;;", text)
+        assert sums and all(HEX64.fullmatch(s) for s in sums), sums
+        assert len(set(sums)) == len(sums), f"{script}: one checksum for two downloads"
     # Its version comes from its arguments, the build args: it holds no version default of its own.
     for arg in script_args(script):
         assert f"${{{arg}}}" in text
@@ -502,3 +509,27 @@ def test_the_rainbow_server_is_built_at_the_pinned_commit_under_the_tag_the_lab_
     assert build["tags"] == "${{ env.IMAGE_REPOSITORY }}:${{ env.RAINBOW_TAG }}"
     assert rainbow_image(full_lab) == f"{DEFAULT_IMAGES}:{pinned['tag']}"
     assert all(PINNED_ACTION.fullmatch(s["uses"]) for s in job["steps"] if "uses" in s)
+
+
+# --- the workloads find what the images hold --------------------------------------------------
+
+
+def test_the_workloads_look_where_the_images_put_their_inputs():
+    built = "\n".join(p.read_text() for p in [*DOCKERFILES, *SCRIPTS])
+    defaults = {}
+    for path in sorted((ROOT / "jobspecs").glob("*.yaml")):
+        for name, where in re.findall(r"\$\{(COMPATLAB_\w+):-(/[^}]+)\}", path.read_text()):
+            defaults[name] = where
+            assert where in built, f"{path.name}: {name} defaults to {where}, which no image creates"
+    assert set(defaults) == {"COMPATLAB_FRACTAL_SRC", "COMPATLAB_LAMMPS_INPUTS", "COMPATLAB_SAXPY"}
+    # The ramble workload runs benchpark's saxpy workspace where the jammy image set it up.
+    ramble = (ROOT / "jobspecs" / "ramble.yaml").read_text()
+    workspace = re.search(r"cd \$root/(\S+)", ramble)[1]
+    assert f"{defaults['COMPATLAB_SAXPY']}/{workspace}" in (DOCKER / "ubuntu" / "Dockerfile").read_text()
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_the_fractal_source_is_the_pinned_commit(path):
+    commit = build_args(path)["FRACTAL_COMMIT"]
+    assert commit and script_case(DOCKER / "scripts" / "install-fractal.sh", {"FRACTAL_COMMIT": commit}) is not None
+    assert "GOMODCACHE" in path.read_text()  # the job builds offline from the modules the image fetched

@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from compatlab.errors import LabError
-from compatlab.experiment.flux import FluxExecutor, flux_commands, oom_kills, parse_jobs_line
+from compatlab.experiment.flux import FluxExecutor, oom_kills, parse_jobs_line
 from compatlab.experiment.records import JobName
+from compatlab.formats.flux import flux_commands
 from compatlab.formats.generate import generate
 from tests.fake_flux import install
 
@@ -113,6 +114,30 @@ def test_the_job_carries_rainbows_name_and_not_the_receivers_environment(flux):
     line = flux.submit_line(NAME, job(["hostname"]))
     assert line[:4] == ["flux", "submit", "--env=-PYTHONPATH", "--env=-LD_LIBRARY_PATH"]
     assert line[line.index("--job-name") + 1] == str(NAME)
+
+
+def test_a_job_smaller_than_the_instance_keeps_off_the_lead_brokers_rank(flux):
+    # An eviction or OOM kill takes the whole pod; on rank 0 that would be the receiver's pod.
+    assert "--requires=-rank:0" in flux.submit_line(NAME, job(["hostname"], nodes=1))
+    assert "--requires=-rank:0" not in flux.submit_line(NAME, job(["hostname"], nodes=4, cores=1))
+    small = flux.execute("c", NAME, job(["sh", "-c", "echo here"], nodes=3, cores=3))
+    assert small.outcome == "ok"
+    # The whole instance, rank 0 included, for a job as big as it: the fractal's leader runs on pod 0.
+    whole = flux.execute("c", NAME, job(["sh", "-c", "echo $FLUX_TASK_RANK"], nodes=4, cores=4))
+    assert whole.outcome == "ok" and sorted(whole.output_tail) == ["0", "1", "2", "3"]
+
+
+def test_without_an_instance_size_no_constraint_is_added(tmp_path):
+    calls = []
+
+    def run(argv, timeout):
+        calls.append(argv)
+        return (1, "flux-resource: ERROR: no") if argv[1] == "resource" else (0, "")
+
+    executor = FluxExecutor(run=run)
+    assert "--requires=-rank:0" not in executor.submit_line(NAME, job(["hostname"]))
+    executor.submit_line(NAME, job(["hostname"]))
+    assert sum(argv[1] == "resource" for argv in calls) == 1  # asked once
 
 
 def test_a_failing_tasks_own_last_line_is_the_evidence_not_fluxs_summary(flux):

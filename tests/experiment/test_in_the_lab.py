@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,9 +22,9 @@ from compatlab.experiment.verify import claims, verify
 from compatlab.kube.access import KubeAccess
 from compatlab.kube.minicluster import install_clients, minicluster
 from compatlab.kube.receiver import configmap, package_zip
-from compatlab.lab.catalogue import pins
+from compatlab.lab.catalogue import commands, pins
 from tests.fake_flux import install as install_flux
-from tests.fake_kube import FakeCore, fake_stream, make_pod
+from tests.fake_kube import FakeCore, FakePod, fake_stream, make_pod
 from tests.rainbow_double import RainbowDouble
 
 REPO = Path(__file__).resolve().parents[2]
@@ -234,9 +235,16 @@ def test_the_seeds_way_receive_in_the_lead_broker_with_flux(tmp_path, dev_lab, c
     assert double.queued() == []
     records = [r for mc in dev_lab.miniclusters for r in read_records(tmp_path / mc.name / "results")]
     assert len(records) == 4 and all(r.executor == "flux" and r.executor_job_id for r in records)
-    # Nothing is installed here: lammps, lstopo and singularity are missing software, with Flux's own message.
-    assert {r.outcome for r in records} <= {"missing-software", "no-gpu"}
-    assert all("No such file or directory" in r.evidence for r in records if r.outcome == "missing-software")
+    # What this machine has decides: a workload whose command is not installed is missing software, with
+    # Flux's own message or its script's; the GPU probe finds no GPU; the rest (lstopo, when hwloc is here) runs.
+    workloads = {w.name: w for w in dev_lab.workloads}
+    for record in records:
+        needs = workloads[record.workload].needs
+        missing = [p for p in needs.software if shutil.which(commands()[p]) is None]
+        expected = "missing-software" if missing else "no-gpu" if needs.gpus else "ok"
+        assert record.outcome == expected, (record.workload, record.evidence)
+        if missing:
+            assert "No such file or directory" in record.evidence or "command not found" in record.evidence
 
 
 def test_a_pod_whose_secret_is_still_empty_says_to_register_first(tmp_path, capsys, monkeypatch):
@@ -336,6 +344,45 @@ def test_a_job_the_receiver_could_not_finish_is_told_by_kubernetes_it_was_oom_ki
     kept = json.loads((tmp_path / "results/abcdef01.memory.lammps.0.json").read_text())
     assert done.copied and kept["outcome"] == "oom-killed"
     assert kept["evidence"] == "Kubernetes: the container was OOMKilled at 2026-11-29T10:02:30Z"
+
+
+def test_a_job_that_lost_its_evicted_pod_is_told_by_kubernetes_its_disk_was_full(tmp_path, dev_lab):
+    import datetime
+
+    mc = dev_lab.miniclusters[0]
+    lead = pod_like(tmp_path / "pods", mc)
+    doc = json.loads(record("abcdef01.disk.ior.0", mc.name))
+    # The job ran on rank 1 (--requires=-rank:0); the receiver on rank 0 saw it fail when that broker went.
+    doc.update(outcome="failed-other", exit_code=1, start="2026-11-29T10:00:00Z", end="2026-11-29T10:01:00Z",
+               evidence="exit 1: lost contact with job shell", name="abcdef01.disk.ior.0", workload="ior")
+    (lead.root / "mnt/flux/compatlab/results/abcdef01.disk.ior.0.json").write_text(json.dumps(doc))
+    said = "Pod ephemeral local storage usage exceeds the total limit of containers 1G. "
+    worker = FakePod(f"{mc.name}-1-fghij", mc.name, 1, tmp_path / "worker",
+                     evicted=(said, datetime.datetime(2026, 11, 29, 10, 1, 4, tzinfo=datetime.UTC)))
+    earlier = FakePod(f"{mc.name}-2-klmno", mc.name, 2, tmp_path / "w2",
+                      evicted=(said, datetime.datetime(2026, 11, 29, 9, 0, tzinfo=datetime.UTC)))
+    kube, _ = kube_for([lead, worker, earlier])
+    assert kube.pods(mc.name)[1].evicted == (said.strip(), "2026-11-29T10:01:04+00:00")
+    lab = type(dev_lab)(**{**dev_lab.__dict__, "miniclusters": (mc,)})
+    collect(kube, lab, tmp_path / "results")
+    kept = json.loads((tmp_path / "results/abcdef01.disk.ior.0.json").read_text())
+    assert kept["outcome"] == "disk-full"
+    assert kept["evidence"] == f"Kubernetes: the pod was evicted: {said.strip()} at 2026-11-29T10:01:04Z"
+
+
+def test_an_eviction_outside_a_jobs_time_or_an_ok_record_changes_nothing(tmp_path, dev_lab):
+    from compatlab.experiment.collect import with_kubernetes_evidence
+
+    said = "Pod ephemeral local storage usage exceeds the total limit of containers 1G."
+    failed = json.loads(record("abcdef01.disk.ior.0", "c"))
+    failed.update(outcome="failed-other", start="2026-11-29T10:00:00Z", end="2026-11-29T10:01:00Z")
+    data = json.dumps(failed).encode()
+    assert with_kubernetes_evidence(data, [(said, "2026-11-29T10:02:00+00:00")]) == data  # after end + slack
+    assert with_kubernetes_evidence(data, [(said, "2026-11-29T09:59:59+00:00")]) == data  # before the start
+    low = "The node was low on resource: memory."  # a node-pressure eviction names no mode of the job's own
+    assert with_kubernetes_evidence(data, [(low, "2026-11-29T10:00:30+00:00")]) == data
+    ok = record("abcdef01.disk.ior.0", "c").encode()
+    assert with_kubernetes_evidence(ok, [(said, "2026-11-29T00:00:00+00:00")]) == ok
 
 
 def test_a_pod_without_results_is_named_not_silently_empty(tmp_path, dev_lab):

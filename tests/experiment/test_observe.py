@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -124,11 +123,3 @@ def test_the_simulated_executor_takes_the_models_answer(full_lab):
     assert (arm.outcome, arm.exit_code) == ("missing-software", None)
     unknown = sim.execute("nowhere", JobName("abcdef01", "none", "lammps", 0), "")
     assert unknown.outcome == OTHER and "no cluster nowhere" in unknown.evidence
-
-
-@pytest.mark.skipif(shutil.which("go") is None, reason="no Go toolchain on this machine")
-def test_a_go_module_newer_than_the_toolchain_fails_to_compile(local, tmp_path):
-    (tmp_path / "go.mod").write_text("module probe\n\ngo 1.99\n")
-    (tmp_path / "main.go").write_text("package main\nfunc main() {}\n")
-    done = local.execute("c", NAME, job(["sh", "-c", "GOTOOLCHAIN=local go build ./..."]))
-    assert done.outcome == "compile-error", done

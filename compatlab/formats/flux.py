@@ -1,0 +1,57 @@
+"""The Flux command a jobspec becomes: what the receiver will run, known before anything is submitted.
+
+The jobspec library's own Flux transformer (``jobspec`` 0.1.15, the version the lab
+installs in every lead broker) writes it, so what ``compatlab generate`` shows a
+reviewer is what the ``flux`` executor later runs, bar the three changes that
+executor makes (see ``EXECUTOR_CHANGES``).
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+# What compatlab.experiment.flux.FluxExecutor adds to the transformer's line, and why.
+EXECUTOR_CHANGES = (
+    "--job-name <rainbow's job name> (the transformer names every job task-0)",
+    "--env=-PYTHONPATH --env=-LD_LIBRARY_PATH (the receiver's flux-view paths stay out of the job)",
+    "--requires=-rank:0 when the job has fewer nodes than the MiniCluster (an eviction or out-of-memory kill "
+    "then spares the lead broker and its receiver)",
+)
+
+
+def flux_commands(jobspec: dict[str, Any]) -> list[list[str]]:
+    """The ``flux submit`` argv of each task (a list of lists of str), as the transformer writes them.
+
+    Raises ``ValueError`` for a jobspec the library refuses, or that has groups
+    (``flux batch`` needs a running Flux just to be written).
+    """
+    import jobspec.core as js
+    from jobspec.transformer.flux.workload import FluxWorkload
+
+    try:
+        steps = FluxWorkload().parse(js.Jobspec(jobspec))
+    except Exception as err:  # the library raises bare exceptions of several kinds
+        raise ValueError(f"the jobspec library cannot read it: {err}") from None
+    commands = []
+    for step in steps:
+        if step.name != "submit":
+            raise ValueError(f"a {step.name} step (groups) is not supported; allowed: tasks")
+        commands.append([str(part) for part in step.generate_command()])
+    return commands
+
+
+def option(argv: list[str], flag: str) -> str | None:
+    """The value after ``flag`` in an argv (``-N`` -> ``"4"``), or None when it is absent."""
+    return argv[argv.index(flag) + 1] if flag in argv[:-1] else None
+
+
+def flux_text(jobspec: dict[str, Any]) -> str:
+    """The ``.flux.txt`` beside a generated jobspec: the transformer's line, shell-quoted, and the executor's changes.
+
+    Raises ``ValueError`` as ``flux_commands``.
+    """
+    lines = ["# The jobspec library's Flux transformer (jobspec 0.1.15) turns this jobspec into:"]
+    lines += [shlex.join(argv) for argv in flux_commands(jobspec)]
+    lines += ["# compatlab's flux executor then adds:"] + [f"#   {change}" for change in EXECUTOR_CHANGES]
+    return "\n".join(lines) + "\n"
