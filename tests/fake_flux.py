@@ -15,7 +15,7 @@ severity=0 <note>`` and ``flux-job: task(s) exited with exit code N`` (or
 for an alloc failure). ``flux jobs --format`` and ``flux job wait-event ...
 clean`` answer as flux-core does. Jobs run in the background (so a job can be
 cancelled), each task once with ``FLUX_TASK_RANK`` set. ``--requires=-rank:0``
-leaves one node fewer eligible (``only 3 eligible`` on 4), and ``flux resource
+leaves one node fewer eligible (``only 3 eligible`` on 4), ``rank:0-N`` N+1, and ``flux resource
 info`` says ``4 Nodes, 8 Cores, 0 GPUs``, as flux-core 0.88 does.
 
 The instance has ``FAKE_FLUX_SIZE`` nodes of ``FAKE_FLUX_CORES`` cores; jobs live
@@ -92,10 +92,13 @@ def submit(argv: list[str]) -> int:
         return 1
     jobid = f"ƒ{len(list(_store().glob('*.json'))) + 1}Fk"
     size, per_node = int(os.environ.get("FAKE_FLUX_SIZE", "4")), int(os.environ.get("FAKE_FLUX_CORES", "1"))
-    if opts.get("--requires") == "-rank:0":
+    requires = opts.get("--requires")
+    if requires == "-rank:0":
         size -= 1
-    elif "--requires" in opts:
-        print(f"flux-submit: ERROR: this stand-in knows only --requires=-rank:0, not {opts['--requires']}",
+    elif requires and requires.startswith("rank:0-") and requires[7:].isdigit():
+        size = min(size, int(requires[7:]) + 1)
+    elif requires:
+        print(f"flux-submit: ERROR: this stand-in knows only --requires=-rank:0 and rank:0-N, not {requires}",
               file=sys.stderr)
         return 1
     job: dict = {"state": "RUN", "result": "", "returncode": "", "exception": {}, "output": "", "stderr": [],

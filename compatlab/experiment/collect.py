@@ -95,6 +95,7 @@ def _parse(name: str, data: bytes, cluster: str) -> str | None:
 
 
 SLACK_S = 10  # seconds after a record's end in which Kubernetes may still report what ended the job
+OPEN_S = 3600  # a record with no end (its receiver never came back) takes events this long after its start
 
 
 def with_kubernetes_evidence(data: bytes, events: list[tuple[str, str]]) -> bytes:
@@ -109,17 +110,21 @@ def with_kubernetes_evidence(data: bytes, events: list[tuple[str, str]]) -> byte
     ``ENOSPC``. So a ``failed-other`` record (its job lost a broker, or the receiver
     died with it) within whose time (``SLACK_S`` after its end included) such an
     event falls becomes the mode the event names (``observe.classify``), with that
-    evidence. Other records are returned as they are. Raises nothing.
+    evidence (a record with no end: within ``OPEN_S`` of its start). Other records
+    are returned as they are. Kubernetes keeps only a container's last termination,
+    so of several out-of-memory kills of one pod only the newest can be told;
+    collecting after each level keeps them apart. Raises nothing.
     """
     doc: dict[str, Any] = json.loads(data)
     if doc.get("outcome") != "failed-other":
         return data
     start, end = _when(doc.get("start", "")), _when(doc.get("end") or "")
+    if start is None:
+        return data
+    last = (end + datetime.timedelta(seconds=SLACK_S)) if end else start + datetime.timedelta(seconds=OPEN_S)
     for what, at in events:
         when = _when(at)
-        if start is None or when is None or when < start:
-            continue
-        if end is not None and when > end + datetime.timedelta(seconds=SLACK_S):
+        if when is None or not start <= when <= last:
             continue
         mode = classify(None, what).outcome
         if mode == OTHER:
@@ -142,8 +147,9 @@ def _when(stamp: str) -> datetime.datetime | None:
 
 
 def _utc(stamp: str) -> str:
-    # The API's times are datetimes with +00:00; records say ...Z to the second.
-    return stamp.replace("+00:00", "Z").split(".")[0].removesuffix("Z") + "Z" if stamp else ""
+    # Records say UTC to the second, ...Z; the API's times are datetimes with an offset.
+    when = _when(stamp)
+    return when.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else stamp
 
 
 def _cluster_of(path: Path) -> str | None:

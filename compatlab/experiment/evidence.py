@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from compatlab.errors import LabError, brief
 from compatlab.formats.flux import flux_commands
 from compatlab.formats.jobspecs import jobspec
 from compatlab.lab.model import Evidence, Lab, MiniCluster, Workload
@@ -20,8 +21,9 @@ from .observe import classify
 from .outcomes import OK, outcome
 
 # Flux's answer to more nodes or cores than the instance has: the job is accepted, then fails with an alloc
-# exception (flux-core 0.88, measured; the note names what was asked and what is eligible).
-UNSATISFIABLE = Evidence(1, "job.exception type=alloc severity=0 unsatisfiable request")
+# exception, returncode 1 (flux-core 0.88, measured). The note is Fluxion's, the lab's scheduler (flux-sched 0.54,
+# qmanager_callbacks.cpp, read from source); sched-simple says "unsatisfiable request: need 4 node(s) ...".
+UNSATISFIABLE = Evidence(1, 'job.exception type=alloc severity=0 alloc denied due to type="unsatisfiable"')
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,22 @@ def expect(workload: Workload, mc: MiniCluster) -> Expectation:
     return Expectation(workload.name, mc.name, fate.mode, fate.detail, said, classified)
 
 
+def check_evidence(lab: Lab) -> None:
+    """Refuse a workload whose documented evidence the classifier reads as another mode.
+
+    Raises ``LabError`` naming the workload's file, ``evidence.<mode>`` and what the
+    classifier makes of it, so ``workloads.md`` never claims what compatlab would
+    not see.
+    """
+    for workload in lab.workloads:
+        for mode, said in workload.evidence.items():
+            seen = classify(said.exit_code, said.message).outcome
+            if seen != mode:
+                raise LabError(workload.source, f"evidence.{mode}", f"exit {said.exit_code} with "
+                               f"{brief(said.message)} reads as {seen!r}, not {mode!r}; allowed: a failing exit "
+                               "code (or null) and a message that names the failure")
+
+
 def expectations(lab: Lab) -> list[Expectation]:
     """Every (workload, MiniCluster) pair of the lab, workloads in the stack's order, then clusters."""
     return [expect(w, mc) for w in lab.workloads for mc in lab.miniclusters]
@@ -66,9 +84,11 @@ def expectations(lab: Lab) -> list[Expectation]:
 def workloads_markdown(lab: Lab) -> str:
     """``workloads.md``: per workload, its Flux command and, per MiniCluster, predicted mode, exit code and message.
 
-    Raises ``ValueError`` when the jobspec library cannot turn a jobspec into a Flux
-    command (the generator validated it, so that is a library change).
+    Raises ``LabError`` for evidence the classifier misreads (``check_evidence``) and
+    ``ValueError`` when the jobspec library cannot turn a jobspec into a Flux command
+    (the generator validated it, so that is a library change).
     """
+    check_evidence(lab)
     most = lab.levels[-1]  # the Flux command is the same at every level; the jobspec's slot is not
     out = [f"# What each workload does on each MiniCluster of stack {lab.stack}", "",
            "Predicted by compatlab's outcome model from the lab's declared properties; the exit code and "

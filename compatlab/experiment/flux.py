@@ -7,20 +7,25 @@ state from Flux (``flux jobs``), because the library's own runner prints a
 failed submit and exits 0. Everything goes through the ``flux`` command, which
 the transformer needs on PATH anyway (inside ``flux proxy`` on the lead broker).
 
-What Flux does, measured on flux-core 0.88 with Fluxion 0.54: fewer tasks than
+What Flux does, measured on flux-core 0.88 (sched-simple; the lab's Fluxion 0.54
+words its alloc exception differently, read from its source): fewer tasks than
 nodes is refused by ``flux submit`` (exit 1, "node count must not be greater than
 task count"); more nodes than the instance has is accepted and then fails with a
 ``job.exception type=alloc`` (unsatisfiable), it never pends; a missing command
 is ``job.exception type=exec ... No such file or directory`` with exit 127; exit
-137 is any SIGKILL, so an out-of-memory kill is told by the cgroup's
-``memory.events`` ``oom_kill`` count before and after the job.
+137 is any SIGKILL, so an out-of-memory kill of a job on the lead broker's pod is
+told by the cgroup's ``memory.events`` ``oom_kill`` count before and after the
+job (one on another pod takes that pod's container, and ``collect`` reads it from
+Kubernetes).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +34,7 @@ import yaml
 
 from compatlab.errors import LabError
 from compatlab.formats.flux import flux_commands, option
+from compatlab.kube.minicluster import MOUNT
 
 from .executors import Execution
 from .observe import OTHER, classify
@@ -102,22 +108,55 @@ def parse_jobs_line(line: str) -> FluxJob:
     return FluxJob(state, result, returncode, exception)
 
 
+def placement(nodes: int, size: int | None) -> list[str]:
+    """The ``--requires`` (RFC 31) that keeps a job's pod failures away from the receiver, as an argv list.
+
+    Kubernetes answers a pod over its memory or disk limit by killing or evicting
+    the whole pod, and rank 0's pod holds the lead broker with the receiver. A
+    one-node job on a bigger instance keeps off rank 0 (``-rank:0``). A job of
+    several nodes that is smaller than the instance takes ranks 0 to ``nodes - 1``
+    (``rank:0-3``): its first task then runs on the lead broker's pod,
+    ``<minicluster>-0``, the one host the MiniCluster's service names (the
+    fractal's workers find their leader there). A job as big as the instance, or
+    an instance of unknown size, gets nothing. Measured on flux-core 0.88: task 0
+    runs on the lowest rank of the allocation.
+    """
+    if size is None or nodes >= size:
+        return []
+    return ["--requires=-rank:0"] if nodes == 1 else [f"--requires=rank:0-{nodes - 1}"]
+
+
+def job_environment(env: dict[str, str] | None = None) -> list[str]:
+    """``--env`` options that keep the receiver's flux-view paths out of the job but the image's own.
+
+    The receiver runs in a Flux shell whose ``PYTHONPATH`` and ``LD_LIBRARY_PATH``
+    hold the flux view's and compatlab's directories (below ``/mnt/flux``), which
+    would shadow the image's Python and libraries in the job; the image's own
+    entries stay (the Rocky images find Open MPI through
+    ``LD_LIBRARY_PATH=/usr/lib64/openmpi/lib``). ``env`` defaults to this process's.
+    """
+    env = os.environ if env is None else env
+    out = []
+    for name in ("PYTHONPATH", "LD_LIBRARY_PATH"):
+        kept = [p for p in env.get(name, "").split(os.pathsep) if p and not p.startswith(MOUNT)]
+        out.append(f"--env={name}={os.pathsep.join(kept)}" if kept else f"--env=-{name}")
+    return out
+
+
 class FluxExecutor:
     """Runs each job with ``flux submit``, waits with ``flux job attach``, reads its end with ``flux jobs``.
 
     The transformer's line is used as written, with the changes
     ``compatlab.formats.flux.EXECUTOR_CHANGES`` lists: the job is named after
-    rainbow's job (``--job-name``); the receiver's own ``PYTHONPATH`` and
-    ``LD_LIBRARY_PATH`` (the flux view's) are not passed to the job
-    (``--env=-NAME``); a job with fewer nodes than the instance keeps off rank 0
-    (``--requires=-rank:0``, RFC 31), because Kubernetes answers a job that
-    overfills its pod's disk or memory by evicting or killing the whole pod, and
-    on rank 0 that is the lead broker with the receiver in it. A jobspec with more
-    than one task is refused (the lab's have one). ``timeout_s`` bounds the wait: the job is then cancelled
-    (``flux cancel``) and waited for. ``run`` runs a command (argv, timeout) and
-    gives (exit code, output), replaceable for tests. Raises ``LabError`` when
-    there is no ``flux`` command: the receiver must run in a Flux shell
-    (``flux proxy``), or every job would look like missing software.
+    rainbow's job (``--job-name``); the receiver's flux-view ``PYTHONPATH`` and
+    ``LD_LIBRARY_PATH`` entries are not passed to the job (``job_environment``);
+    a job smaller than the instance is placed by ``placement``. A jobspec with
+    more than one task is refused (the lab's have one). ``timeout_s`` bounds the
+    wait: the job is then cancelled (``flux cancel``) and waited for. ``run`` runs
+    a command (argv, timeout) and gives (exit code, output), replaceable for
+    tests. Raises ``LabError`` when there is no ``flux`` command: the receiver
+    must run in a Flux shell (``flux proxy``), or every job would look like
+    missing software.
     """
 
     name = "flux"
@@ -131,17 +170,24 @@ class FluxExecutor:
         self._run = run
         self._oom = oom
         self._size: int | None = None
+        self._warned = False
 
     def instance_nodes(self) -> int | None:
-        """How many nodes this Flux instance has (``flux resource info``: ``4 Nodes, 8 Cores, 0 GPUs``), asked once.
+        """How many nodes this Flux instance has (``flux resource info``: ``4 Nodes, 8 Cores, 0 GPUs``).
 
-        None when Flux does not say; the job then runs without the rank-0 constraint.
+        Asked until Flux answers, then kept. None while it does not (said once on
+        stderr): jobs then run without a placement constraint.
         """
         if self._size is None:
             code, out = self._run(["flux", "resource", "info"], 60.0)
             found = re.search(r"(\d+) Nodes?\b", out) if code == 0 else None
-            self._size = int(found.group(1)) if found else 0
-        return self._size or None
+            if found:
+                self._size = int(found.group(1))
+            elif not self._warned:
+                self._warned = True
+                print(f"compatlab: flux resource info failed ({' '.join(out.split())[:120] or f'exit {code}'}); "
+                      "jobs run without keeping off the lead broker until it answers", file=sys.stderr)
+        return self._size
 
     def submit_line(self, name: JobName, jobspec: str) -> list[str]:
         """The ``flux submit`` argv this executor runs for a jobspec (YAML). Raises ``ValueError``."""
@@ -151,11 +197,9 @@ class FluxExecutor:
         argv = list(commands[0])
         if "--job-name" in argv:
             argv[argv.index("--job-name") + 1] = str(name)
-        extra = ["--env=-PYTHONPATH", "--env=-LD_LIBRARY_PATH"]
-        nodes, size = option(argv, "-N"), self.instance_nodes()
-        if nodes is not None and nodes.isdigit() and size is not None and int(nodes) < size:
-            extra.append("--requires=-rank:0")
-        return [*argv[:2], *extra, *argv[2:]]
+        nodes = option(argv, "-N")
+        where = placement(int(nodes), self.instance_nodes()) if nodes and nodes.isdigit() else []
+        return [*argv[:2], *job_environment(), *where, *argv[2:]]
 
     def execute(self, cluster: str, name: JobName, jobspec: str,
                 submitted: Callable[[str], None] = lambda _: None) -> Execution:
@@ -165,7 +209,8 @@ class FluxExecutor:
             argv = self.submit_line(name, jobspec)
         except (ValueError, yaml.YAMLError) as err:
             return Execution(self.name, None, start, utc_now(), None, OTHER, f"not runnable: {err}", (), None)
-        before = self._oom()
+        # The container's own OOM count speaks only for a job that runs on this (the lead broker's) pod.
+        before = None if "--requires=-rank:0" in argv else self._oom()
         code, out = self._run(argv, 60.0)
         jobid = out.strip().splitlines()[-1].strip() if code == 0 and out.strip() else None
         if code != 0 or not jobid:  # refused by flux submit: no job exists

@@ -4,7 +4,8 @@ Each mode is recognised only by evidence that names it, and the line that did is
 kept; a failure with no such evidence is ``failed-other``, never forced into a
 known mode. Sources of the messages: Linux's ``ENOEXEC``/``ENOSPC`` texts, bash's
 127 for a missing command, the Go toolchain's version check (``note: module
-requires Go 1.20``), apptainer's arch check, the NVIDIA/CUDA runtimes and the
+requires Go 1.20``) and its missing standard packages (``package runtime/metrics is
+not in GOROOT``: a Go older than the package), apptainer's arch check, the NVIDIA/CUDA runtimes and the
 lab's own GPU probe, GNU coreutils' ``memory exhausted`` (an allocation refused
 under a ulimit), the kubelet's eviction messages for ephemeral storage
 (``pkg/kubelet/eviction/helpers.go``), and Flux's job exceptions (measured on
@@ -26,7 +27,7 @@ _PATTERNS = (
     ("unsatisfiable", r"unsatisfiable|node count must not be greater than task count|alloc denied"),
     ("exec-format-error", r"exec format error|architecture \(\w+\) could not run on the host"),
     ("compile-error", r"go\.mod requires go\b|requires go >= ?\d|module requires go \d|invalid go version"
-                      r"|go: cannot find GOROOT|toolchain not available"),
+                      r"|go: cannot find GOROOT|toolchain not available|package [\w./]+ is not in (GOROOT|std)"),
     ("no-gpu", r"no cuda-capable device|cuda driver version is insufficient|nvidia-smi has failed"
                r"|cudaErrorNoDevice|no gpus? (found|detected|available)|could not find any nvidia gpu"),
     ("missing-software", r"command not found|error while loading shared libraries|start failed: .*no such file"
@@ -50,14 +51,15 @@ class Observation:
 def classify(exit_code: int | None, output: str, oom_killed: bool = False) -> Observation:
     """Classify one run from its exit code, its output (stdout and stderr) and the cgroup's OOM record.
 
-    ``exit_code`` None means the job never started; 0 with no failure evidence is
-    ``ok``. Exit 127 is a missing command (bash). Raises nothing.
+    ``exit_code`` None means the job never started; 0 is ``ok`` (an OOM count or a
+    failure-like line of output does not overrule the job's own success). Exit 127
+    is a missing command (bash). Raises nothing.
     """
     lines = [line.strip() for line in output.splitlines() if line.strip()]
+    if exit_code == 0:  # whatever else was killed on the way, the job says it succeeded
+        return Observation("ok", "exit 0")
     if oom_killed:
         return Observation("oom-killed", "the cgroup's memory.events counted an oom_kill during the job")
-    if exit_code == 0:
-        return Observation("ok", "exit 0")
     for mode, pattern in _EVIDENCE:
         for line in lines:
             if pattern.search(line):

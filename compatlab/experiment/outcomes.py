@@ -47,7 +47,7 @@ def outcome(workload: Workload, mc: MiniCluster) -> Outcome:
     needs = workload.needs
     if workload.nodes > mc.size:
         return Outcome("unsatisfiable", f"needs {workload.nodes} nodes, {mc.name} has {mc.size}")
-    cores = max(workload.cores_per_node, workload.tasks_per_node)  # Flux gives each task a core
+    cores = workload.tasks_per_node  # Flux gives each task one core
     if cores > mc.cores_per_node:
         return Outcome("unsatisfiable", f"needs {cores} cores per node, {mc.name} has {mc.cores_per_node}")
     installed = mc.software
@@ -64,5 +64,5 @@ def outcome(workload: Workload, mc: MiniCluster) -> Outcome:
     if needs.memory_gb_per_node > mc.memory_gb:
         return Outcome("oom-killed", f"needs {needs.memory_gb_per_node} GB per node, limit {mc.memory_gb} GB")
     if needs.disk_gb > mc.disk_gb:
-        return Outcome("disk-full", f"writes {needs.disk_gb} GB, disk {mc.disk_gb} GB")
+        return Outcome("disk-full", f"needs {needs.disk_gb} GB of disk, {mc.name} has {mc.disk_gb} GB")
     return Outcome(OK, "")

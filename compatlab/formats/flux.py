@@ -14,9 +14,10 @@ from typing import Any
 # What compatlab.experiment.flux.FluxExecutor adds to the transformer's line, and why.
 EXECUTOR_CHANGES = (
     "--job-name <rainbow's job name> (the transformer names every job task-0)",
-    "--env=-PYTHONPATH --env=-LD_LIBRARY_PATH (the receiver's flux-view paths stay out of the job)",
-    "--requires=-rank:0 when the job has fewer nodes than the MiniCluster (an eviction or out-of-memory kill "
-    "then spares the lead broker and its receiver)",
+    "--env=PYTHONPATH=... --env=LD_LIBRARY_PATH=... without the receiver's /mnt/flux entries (the image's stay)",
+    "--requires=-rank:0 for a one-node job on a bigger MiniCluster (an eviction or out-of-memory kill then spares "
+    "the lead broker and its receiver); --requires=rank:0-<N-1> for a smaller job of N nodes (its first task on "
+    "the lead broker's pod, <minicluster>-0)",
 )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from compatlab.errors import LabError
 from compatlab.files import dump_yaml
 from compatlab.lab.model import Level, Workload
+from compatlab.lab.workloads import RUN
 
 from . import vocabulary as v
 
@@ -49,7 +50,6 @@ def requirements(workload: Workload, level: Level) -> list[dict]:
     return items
 
 
-RUN = "run"  # the task's resource; no workload may take this name (schemas/workload.schema.json)
 
 
 def task_shape(workload: Workload) -> dict:
@@ -65,8 +65,8 @@ def jobspec(workload: Workload, level: Level) -> dict:
     """A workload's nextgen jobspec (version 1) at ``level``, as a dict ready for YAML.
 
     The slot (named after the workload) has ``replicas`` = the workload's node
-    count from the ``counts`` level up (1 before), ``with`` cores per node
-    (``counts``) and memory in GB per node (``memory``), ``requires`` the items of
+    count from the ``counts`` level up (1 before), ``with`` cores per node (one per
+    task, ``counts``) and memory in GB per node (``memory``), ``requires`` the items of
     ``requirements``. The task runs the workload's command on ``run`` (``task_shape``).
     """
     facets = level.facets

@@ -18,12 +18,13 @@ from .rainbow import in_cluster_host
 from .receiver import CONFIGMAP, ZIP
 
 NAMESPACE = "miniclusters"
-FLUX_PYTHON = "/mnt/flux/view/bin/python3.11"
+MOUNT = "/mnt/flux"  # the operator's volume: its flux view (view/) and, below WORK, compatlab's own files
+FLUX_PYTHON = f"{MOUNT}/view/bin/python3.11"
 DIST = "/opt/compatlab-dist"  # the receiver ConfigMap, mounted
 CREDENTIALS = "/var/run/compatlab"  # the cluster's Secret, mounted: files token and secret, once registered
 # The flux view's emptyDir outlives the container: on Kubernetes >= 1.28 an out-of-memory kill of one job takes
 # the whole container (memory.oom.group), and its filesystem with it, but not the pod's volumes.
-WORK = "/mnt/flux/compatlab"
+WORK = f"{MOUNT}/compatlab"
 HOME = f"{WORK}/home"  # the package, unpacked
 VENV = f"{WORK}/venv"  # its pinned dependencies, apart from Flux's own Python packages
 STATE = f"{WORK}/state"  # the receiver's journal in the lead broker

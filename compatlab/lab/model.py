@@ -123,17 +123,16 @@ class Evidence:
 class Workload:
     """One application, from ``jobspecs/<name>.yaml``: its command, task shape, true needs and failure evidence.
 
-    ``nodes`` is the node count it runs on at every level, ``cores_per_node`` the
-    cores it needs on each and ``tasks_per_node`` the tasks Flux starts on each;
-    ``command`` is argv (a ``script`` becomes ``/bin/bash -c <script>``);
-    ``evidence`` maps each failure mode it can hit to what that looks like.
+    ``nodes`` is the node count it runs on at every level and ``tasks_per_node`` the
+    tasks Flux starts on each, one core each; ``command`` is argv (a ``script``
+    becomes ``/bin/bash -c <script>``); ``evidence`` maps each failure mode it can
+    hit to what that looks like.
     """
 
     name: str
     description: str
     command: tuple[str, ...]
     nodes: int
-    cores_per_node: int
     needs: Needs
     source: Path
     tasks_per_node: int = 1
@@ -143,6 +142,12 @@ class Workload:
     def tasks(self) -> int:
         """Tasks in all (Flux ``-n``): ``nodes`` x ``tasks_per_node``."""
         return self.nodes * self.tasks_per_node
+
+    @property
+    def cores_per_node(self) -> int:
+        """Cores it needs per node: one per task. The jobspec library's Flux transformer (0.1.15) reads only node,
+        core and gpu counts, so Flux gives each task one core and a task shape cannot ask for more."""
+        return self.tasks_per_node
 
 
 @dataclass(frozen=True)

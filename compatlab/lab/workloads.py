@@ -11,6 +11,8 @@ from . import semver
 from .model import Evidence, Needs, Workload
 from .paths import SCHEMAS
 
+RUN = "run"  # the task's resource in every jobspec (formats.jobspecs), so no workload may take the name
+
 
 def load_workload(path: Path) -> Workload:
     """Read ``jobspecs/<name>.yaml`` into a ``Workload``: command, task shape, needs and failure evidence.
@@ -21,6 +23,9 @@ def load_workload(path: Path) -> Workload:
     quote or non-ASCII text (which real rainbow cannot store).
     """
     doc = load_yaml(path)
+    if isinstance(doc, dict) and doc.get("workload") == RUN:
+        raise LabError(path, "workload", f"{RUN!r} is taken: every jobspec's task runs on a resource of that name; "
+                       "allowed: any other lowercase name")
     check(doc, SCHEMAS / "workload.schema.json", path)
     if doc["workload"] != path.stem:
         raise LabError(path, "workload", f"{doc['workload']!r} must equal the file name {path.stem!r}")
@@ -36,16 +41,15 @@ def load_workload(path: Path) -> Workload:
                            "e.g. 1.20, quoted")
     command = tuple(doc["command"]) if "command" in doc else ("/bin/bash", "-c", doc["script"])
     key = "command" if "command" in doc else "script"
-    bad = next((c for part in command for c in part if c == '"' or not c.isascii()), None)
+    bad = next((c for part in command for c in part if not _storable(c)), None)
     if bad is not None:  # the jobspec carries it, and real rainbow builds SQL from it (formats.jobspecs.jobspec_yaml)
-        raise LabError(path, key, f"holds {bad!r}, which real rainbow cannot store; allowed: ASCII without double "
-                       "quotes (quote with ' in a script)")
+        raise LabError(path, key, f"holds {bad!r}, which real rainbow cannot store; allowed: printable ASCII, tabs "
+                       "and newlines, without double quotes (quote with ' in a script)")
     return Workload(
         name=doc["workload"],
         description=doc.get("description", "").strip(),
         command=command,
         nodes=doc["nodes"],
-        cores_per_node=doc.get("coresPerNode", 1),
         tasks_per_node=doc.get("tasksPerNode", 1),
         needs=Needs(
             binary_arch=raw.get("binaryArch"),
@@ -59,6 +63,11 @@ def load_workload(path: Path) -> Workload:
         evidence={mode: Evidence(said["exitCode"], said["message"])
                   for mode, said in sorted((doc.get("evidence") or {}).items())},
     )
+
+
+def _storable(c: str) -> bool:
+    # YAML writes a string with control characters double-quoted, which real rainbow's SQL cannot hold either.
+    return c in "\n\t" or (" " <= c <= "~" and c != '"')
 
 
 def available(directory: Path) -> dict[str, Path]:

@@ -60,3 +60,38 @@ def test_a_command_with_a_double_quote_is_refused_where_it_is_written(tmp_path):
     with pytest.raises(LabError) as err:
         load_workload(path)
     assert str(err.value).startswith(f"{path}: command:") and "double" in str(err.value)
+
+
+def test_evidence_the_classifier_reads_as_another_mode_is_refused(full_lab, tmp_path):
+    from dataclasses import replace
+
+    from compatlab.experiment.evidence import check_evidence
+    from compatlab.lab.model import Evidence
+
+    gpuburn = next(w for w in full_lab.workloads if w.name == "gpuburn")
+    for said in (Evidence(1, "it was fine"), Evidence(0, "gpuburn: no GPU found")):
+        wrong = replace(gpuburn, evidence={"no-gpu": said})
+        lab = replace(full_lab, workloads=(wrong,))
+        with pytest.raises(LabError) as err:
+            check_evidence(lab)
+        assert str(err.value).startswith(f"{gpuburn.source}: evidence.no-gpu:") and "not 'no-gpu'" in str(err.value)
+        with pytest.raises(LabError):
+            workloads_markdown(lab)
+
+
+@pytest.mark.parametrize("text", ["\x00", "\x07", "\r", "\x1b[31m"])
+def test_a_control_character_in_a_command_is_refused_where_it_is_written(tmp_path, text):
+    path = tmp_path / "hwloc.yaml"
+    path.write_text((JOBSPECS / "hwloc.yaml").read_text().replace("/tmp/topology.xml", repr(f"/tmp/t{text}.xml")
+                                                                  .replace("'", '"')))
+    with pytest.raises(LabError) as err:
+        load_workload(path)
+    assert str(err.value).startswith(f"{path}: command:") and "printable ASCII" in str(err.value)
+
+
+def test_a_workload_may_not_be_named_after_the_tasks_resource(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text((JOBSPECS / "hwloc.yaml").read_text().replace("workload: hwloc", "workload: run"))
+    with pytest.raises(LabError) as err:
+        load_workload(path)
+    assert str(err.value).startswith(f"{path}: workload: 'run' is taken") and "allowed:" in str(err.value)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from compatlab.errors import LabError
-from compatlab.experiment.flux import FluxExecutor, oom_kills, parse_jobs_line
+from compatlab.experiment.flux import FluxExecutor, job_environment, oom_kills, parse_jobs_line, placement
 from compatlab.experiment.records import JobName
 from compatlab.formats.flux import flux_commands
 from compatlab.formats.generate import generate
@@ -77,6 +77,7 @@ def test_an_oom_kill_is_told_by_the_cgroup_count_not_the_exit_code(tmp_path, mon
     install(tmp_path / "bin")
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_FLUX_DIR", str(tmp_path / "jobs"))
+    monkeypatch.setenv("FAKE_FLUX_SIZE", "1")  # the job runs on the lead broker's pod, whose cgroup this is
     counts = iter([3, 4])
     executor = FluxExecutor(timeout_s=30, oom=lambda: next(counts))
     done = executor.execute("c", NAME, job(["sh", "-c", "kill -9 $$"]))
@@ -110,10 +111,25 @@ def test_a_job_past_its_timeout_is_cancelled_in_flux_not_left_running(flux, tmp_
     assert done.state == "INACTIVE/CANCELED" and done.exit_code == 143  # flux cancel of a running job
 
 
-def test_the_job_carries_rainbows_name_and_not_the_receivers_environment(flux):
+def test_the_job_carries_rainbows_name_and_not_the_receivers_environment(flux, monkeypatch):
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.setenv("LD_LIBRARY_PATH", "/mnt/flux/view/lib:/usr/lib64/openmpi/lib:/mnt/flux/compatlab/venv/lib")
     line = flux.submit_line(NAME, job(["hostname"]))
-    assert line[:4] == ["flux", "submit", "--env=-PYTHONPATH", "--env=-LD_LIBRARY_PATH"]
+    # The image's own library path stays (the Rocky images find Open MPI through it); the flux view's goes.
+    assert line[:4] == ["flux", "submit", "--env=-PYTHONPATH", "--env=LD_LIBRARY_PATH=/usr/lib64/openmpi/lib"]
     assert line[line.index("--job-name") + 1] == str(NAME)
+
+
+def test_the_receivers_paths_stay_out_and_the_images_stay_in():
+    env = {"PYTHONPATH": "/mnt/flux/compatlab/home:/opt/app", "LD_LIBRARY_PATH": "/mnt/flux/view/lib"}
+    assert job_environment(env) == ["--env=PYTHONPATH=/opt/app", "--env=-LD_LIBRARY_PATH"]
+    assert job_environment({}) == ["--env=-PYTHONPATH", "--env=-LD_LIBRARY_PATH"]
+
+
+def test_placement_spares_the_lead_broker_or_starts_on_it():
+    assert placement(1, 4) == ["--requires=-rank:0"]
+    assert placement(4, 5) == ["--requires=rank:0-3"]  # the fractal's leader on <minicluster>-0
+    assert placement(4, 4) == [] and placement(5, 4) == [] and placement(1, None) == []
 
 
 def test_a_job_smaller_than_the_instance_keeps_off_the_lead_brokers_rank(flux):
@@ -127,17 +143,28 @@ def test_a_job_smaller_than_the_instance_keeps_off_the_lead_brokers_rank(flux):
     assert whole.outcome == "ok" and sorted(whole.output_tail) == ["0", "1", "2", "3"]
 
 
-def test_without_an_instance_size_no_constraint_is_added(tmp_path):
-    calls = []
+def test_without_an_instance_size_no_constraint_is_added_and_flux_is_asked_again(capsys):
+    answers = iter([(1, "flux-resource: ERROR: broker not ready"), (1, "again"), (0, "5 Nodes, 5 Cores, 0 GPUs")])
 
     def run(argv, timeout):
-        calls.append(argv)
-        return (1, "flux-resource: ERROR: no") if argv[1] == "resource" else (0, "")
+        return next(answers) if argv[1] == "resource" else (0, "")
 
     executor = FluxExecutor(run=run)
-    assert "--requires=-rank:0" not in executor.submit_line(NAME, job(["hostname"]))
+    assert not any(a.startswith("--requires") for a in executor.submit_line(NAME, job(["hostname"])))
     executor.submit_line(NAME, job(["hostname"]))
-    assert sum(argv[1] == "resource" for argv in calls) == 1  # asked once
+    assert capsys.readouterr().err.count("flux resource info failed (flux-resource: ERROR: broker not ready)") == 1
+    assert "--requires=-rank:0" in executor.submit_line(NAME, job(["hostname"]))  # Flux answered at last
+
+
+def test_an_oom_count_on_the_lead_pod_says_nothing_of_a_job_elsewhere(flux):
+    counts = iter(range(100))  # every reading higher than the one before: an OOM kill during every job
+    elsewhere = FluxExecutor(timeout_s=30, oom=lambda: next(counts))
+    failed = elsewhere.execute("c", NAME, job(["sh", "-c", "exit 9"], nodes=1))
+    assert failed.outcome == "failed-other"  # it ran off rank 0: the lead pod's cgroup is not its own
+    whole = elsewhere.execute("c", NAME, job(["sh", "-c", "exit 9"], nodes=4, cores=4))
+    assert whole.outcome == "oom-killed"  # it ran on the lead pod too
+    ok = elsewhere.execute("c", NAME, job(["true"], nodes=4, cores=4))
+    assert ok.outcome == "ok"  # a job that says it succeeded did
 
 
 def test_a_failing_tasks_own_last_line_is_the_evidence_not_fluxs_summary(flux):

@@ -383,6 +383,12 @@ def test_an_eviction_outside_a_jobs_time_or_an_ok_record_changes_nothing(tmp_pat
     assert with_kubernetes_evidence(data, [(low, "2026-11-29T10:00:30+00:00")]) == data
     ok = record("abcdef01.disk.ior.0", "c").encode()
     assert with_kubernetes_evidence(ok, [(said, "2026-11-29T00:00:00+00:00")]) == ok
+    # A record whose receiver never came back (no end) takes events of the next hour only, said in UTC.
+    open_ended = dict(failed, end=None)
+    data = json.dumps(open_ended).encode()
+    assert with_kubernetes_evidence(data, [(said, "2026-11-30T10:00:00+00:00")]) == data
+    told = json.loads(with_kubernetes_evidence(data, [(said, "2026-11-29T12:30:00+02:00")]))
+    assert told["outcome"] == "disk-full" and told["evidence"].endswith(" at 2026-11-29T10:30:00Z")
 
 
 def test_a_pod_without_results_is_named_not_silently_empty(tmp_path, dev_lab):
