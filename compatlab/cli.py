@@ -7,6 +7,7 @@ success, 2 on bad input (one ``compatlab: error:`` line on stderr) or bad argume
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -137,8 +138,24 @@ def _target(args: argparse.Namespace):
     return target
 
 
+_shown_notice = []  # a transient notice is on the terminal's last line
+
+
 def _notify(message: str) -> None:
-    Console(stderr=True, markup=False, highlight=False).print(message)
+    # A retry is progress, not a result: on a terminal it shows in place and is wiped; in a log it is left
+    # out, so that a failure stays one line there.
+    if sys.stderr.isatty():
+        width = max(20, Console(stderr=True).width - 1)
+        sys.stderr.write("\r\x1b[K" + message[:width])
+        sys.stderr.flush()
+        _shown_notice.append(True)
+
+
+def _clear_notice() -> None:
+    if _shown_notice:
+        sys.stderr.write("\r\x1b[K")
+        sys.stderr.flush()
+        _shown_notice.clear()
 
 
 def _secret(args: argparse.Namespace) -> str | None:
@@ -332,6 +349,9 @@ def _report(args: argparse.Namespace) -> int:
     from compatlab.experiment.state import load_state
 
     results = Path(args.results)
+    if not results.is_dir():
+        raise LabError(results, "", f"{'is not a directory' if results.exists() else 'does not exist'}; allowed: "
+                       "--results, the directory receive or collect wrote (run --out DIR keeps it in DIR/results)")
     state_dir = Path(args.state) if args.state else results.parent / "state"
     state = load_state(state_dir)
     if state is None:
@@ -489,8 +509,9 @@ def parser() -> argparse.ArgumentParser:
     _scheduler_options(run, state=False, secret=True, token=True)
     _trials(run)
     _executor(run, flux=False)
-    run.add_argument("--resume", action="store_true", help="finish the run already in --out")
-    run.add_argument("--force", action="store_true", help="remove the run already in --out and start again")
+    again = run.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="finish the run already in --out")
+    again.add_argument("--force", action="store_true", help="remove the run already in --out and start again")
     ver = _command(sub, "verify", "probe a pod of every minicluster and compare with its metadata (exit 1 if any "
                    "differs)", _verify, json_help="print the verdicts as JSON")
     ver.add_argument("--kubeconfig", metavar="FILE", help="the lab's kubeconfig (default $KUBECONFIG)")
@@ -522,16 +543,32 @@ def _executor(cmd: argparse.ArgumentParser, flux: bool = True) -> None:
     cmd.add_argument("--timeout", type=_seconds, default=600.0, help="seconds a job may run (default 600)")
 
 
+# What a path must be, by what the system refused (errno).
+_ALLOWED_PATHS = {
+    errno.ENOTDIR: "a path whose parents are directories, not files",
+    errno.EEXIST: "a path whose parents are directories, not files",
+    errno.EACCES: "a path you may write (check its permissions)",
+    errno.EPERM: "a path you may write (check its permissions)",
+    errno.EROFS: "a path on a writable filesystem",
+    errno.ENAMETOOLONG: "names of at most 255 bytes",
+    errno.ENOSPC: "a disk with free space",
+    errno.ELOOP: "a path without a loop of symbolic links",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand on ``argv`` (default ``sys.argv[1:]``); return the exit status (int).
 
-    0 on success or when the reader of stdout left (``BrokenPipeError``); 2 on ``LabError``
+    0 on success; 141 when the reader of stdout left (``BrokenPipeError``); 2 on ``LabError``
     or ``NotOurs``, printed as one ``compatlab: error: ...`` line on stderr. Bad arguments
     and ``--help`` raise ``SystemExit`` (2, 0) from argparse; other errors propagate.
     """
     args = parser().parse_args(argv)
     try:
-        return args.run(args)
+        try:
+            return args.run(args)
+        finally:
+            _clear_notice()
     except (LabError, NotOurs, Denied) as err:
         print(f"compatlab: error: {err}", file=sys.stderr)
         return 2
@@ -541,13 +578,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("compatlab: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `compatlab ... | head`: the reader left; end quietly, as cat and git do
+        # Python would flush stdout again at exit and complain on stderr: point it at /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell shows for a program the signal ended
     except OSError as err:  # the disk or a path the user gave: one line, the file and why
         where = f"{err.filename}: " if err.filename else ""
-        print(f"compatlab: error: {where}{err.strerror or err}", file=sys.stderr)
+        allowed = _ALLOWED_PATHS.get(err.errno or 0)
+        print(f"compatlab: error: {where}{err.strerror or err}" + (f"; allowed: {allowed}" if allowed else ""),
+              file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `compatlab ... | head`: the reader left, nothing is wrong
-        sys.stderr.close()
-        return 0
 
 
 if __name__ == "__main__":

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import reprlib
-import sys
+import datetime
 from pathlib import Path
 
 
@@ -19,27 +18,61 @@ class LabError(Exception):
     def line(self) -> str:
         """The one-line message: ``<file>: <key>: <problem>``, whitespace collapsed, at most ``MAX_LINE`` characters."""
         where = f"{self.source}: {self.key}" if self.key else self.source
-        # Keep the message on one line, and readable, whatever the problem text holds.
-        text = " ".join(f"{where}: {self.problem}".split())
+        # Keep the message on one line, and readable, whatever the problem text holds; a control character in a
+        # path (a directory named with an escape sequence) is shown escaped, never sent to the terminal.
+        text = " ".join(f"{where}: {self.problem}".split()).translate(_ESCAPED)
         return text if len(text) <= MAX_LINE else text[: MAX_LINE - 3] + "..."
 
 
 MAX_LINE = 500  # characters of an error line
+_ESCAPED = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)]}
 MAX_VALUE = 60  # characters of a quoted value in it
 
 
-_REPR = reprlib.Repr()  # Python 3.11 takes no keyword arguments here
-_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple, _REPR.maxset = 2, 4, 4, 4, 4
-_REPR.maxstring, _REPR.maxlong, _REPR.maxother = MAX_VALUE, 40, MAX_VALUE
-
-
 def brief(value: object, limit: int = MAX_VALUE) -> str:
-    """``repr(value)`` cut short (bounded work, at most about ``limit`` characters): a 51 MB value helps nobody."""
-    try:
-        text = _REPR.repr(value)
-    except ValueError:  # an int beyond Python's 4300-digit str() limit
-        return f"<a number of over {sys.int_info.str_digits_check_threshold} digits>"
+    """A value as the user wrote it, in YAML/JSON words, cut short (bounded work, about ``limit`` characters).
+
+    ``null``, ``true``, ``4``, ``0.5``, ``'text'`` (escaped, so a control character
+    cannot reach the terminal), ``2026-12-31`` for a date YAML read, ``[a, b, ...]``
+    and ``{key: value, ...}`` two levels deep, four items each: a 51 MB value helps nobody.
+    """
+    text = _render(value, 0)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _render(value: object, depth: int) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        if value.bit_length() > 200:  # str() of a huge int is slow, and beyond 4300 digits refused
+            return f"<a number of {value.bit_length()} bits>"
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value[: MAX_VALUE + 1])
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | dict):
+        if depth >= 2:
+            return "[...]" if not isinstance(value, dict) else "{...}"
+        if isinstance(value, dict):
+            pairs = [pair for pair, _ in zip(value.items(), range(5), strict=False)]
+            shown = [f"{_key(k)}: {_render(v, depth + 1)}" for k, v in pairs[:4]]
+            more = len(pairs) > 4
+        else:
+            shown = [_render(v, depth + 1) for v in value[:4]]
+            more = len(value) > 4
+        body = ", ".join(shown) + (", ..." if more else "")
+        return f"{{{body}}}" if isinstance(value, dict) else f"[{body}]"
+    return repr(value)[:MAX_VALUE]
+
+
+def _key(key: object) -> str:
+    # A mapping key reads best bare when it is a plain word.
+    return key if isinstance(key, str) and key.isidentifier() else _render(key, 2)
 
 
 def key_path(parts: tuple | list, prefix: str = "") -> str:

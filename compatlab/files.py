@@ -7,6 +7,7 @@ import ctypes
 import errno
 import fcntl
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -173,7 +174,7 @@ class NotOurs(Exception):
     """The output directory is a file, or holds files compatlab did not write. The CLI exits 2."""
 
 
-MANIFEST = "# files written:"
+MANIFEST = "# files written (sha256):"  # compatlab before 0.5 wrote "# files written:" and no digests
 
 
 def _command(what: str) -> str:
@@ -198,12 +199,36 @@ def written_by(directory: Path) -> str | None:
     return _command(text) if text else None
 
 
-def _written(marker: str) -> set[str] | None:
-    """The files the marker lists as compatlab's, or None for a marker of an older compatlab (no list)."""
+def _written(marker: str) -> dict[str, str] | None:
+    """The files the marker lists as compatlab's, path -> sha256 hex; None for a marker without digests."""
     lines = marker.splitlines()
     if MANIFEST not in lines:
         return None
-    return set(lines[lines.index(MANIFEST) + 1:])
+    listed = {}
+    for line in lines[lines.index(MANIFEST) + 1:]:
+        digest, _, rel = line.partition("  ")
+        listed[rel] = digest
+    return listed
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def _foreign(out: Path, listed: dict[str, str]) -> list[str]:
+    """Files under ``out`` that are not exactly what compatlab wrote: added, or changed since (by their digest)."""
+    theirs = []
+    for path in sorted(out.rglob("*")):
+        rel = path.relative_to(out).as_posix()
+        if rel == MARKER or (path.is_dir() and not path.is_symlink()):
+            continue
+        if path.is_symlink() or not path.is_file() or listed.get(rel) != _digest(path):
+            theirs.append(rel)
+    return theirs
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -239,40 +264,81 @@ def replace_tree(out: Path, files: dict[str, bytes], what: str) -> None:
     the old one in a single step (``renameat2``), so after a kill at any instant
     ``out`` holds the old tree or the new one, never neither; where the
     filesystem cannot exchange, two renames are used, and the next call puts
-    back a tree a kill left aside. ``what`` (the command line) and the list of
-    files written go into the marker file ``.compatlab``. Raises ``NotOurs`` for
-    a file, a non-empty directory that compatlab did not write (so ``--out .``
-    cannot wipe a checkout), the output of another compatlab command (so a report
-    cannot replace a run and its credentials), or a compatlab output holding a
-    file compatlab did not write there (an ``analysis.ipynb`` of yours), which it
-    names. Raises ``OSError`` for the disk; leaves nothing behind.
+    back a tree a kill left aside. ``what`` (the command line) and the sha256 of
+    each file written go into the marker file ``.compatlab``. Calls on the same
+    parent directory take turns (``flock`` on it). Raises ``NotOurs`` for a file, a
+    symbolic link, a parent that cannot be written, a non-empty directory that
+    compatlab did not write (so ``--out .`` cannot wipe a checkout), the output of
+    another compatlab command (so a report cannot replace a run and its
+    credentials), or a compatlab output holding a file compatlab did not write
+    there or that changed since (an ``analysis.ipynb`` of yours, an edited
+    table), which it names. Raises ``OSError`` for the disk; leaves nothing behind.
     """
     out = out.absolute()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _recover(out)
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise NotOurs(f"{out} is not a directory; choose a directory")
+    parent = _parent(out)
+    lock = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        # Two compatlab commands writing the same --out take turns, so neither trips on the other's swap.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _recover(out)
+        _check_ours(out, what)
+        _swap_in(out, files, what)
+    finally:
+        os.close(lock)
+
+
+def _parent(out: Path) -> Path:
+    """``out``'s parent, created if missing; ``NotOurs`` in words when it cannot be."""
+    if out.is_symlink():
+        raise NotOurs(f"{out} is a symbolic link; allowed: the path of a real directory (compatlab swaps the "
+                      "directory whole and will not follow a link)")
+    ancestor = out.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise NotOurs(f"{out}: {ancestor} is a file, not a directory; allowed: a path under a directory")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-")
+    except OSError as err:
+        raise NotOurs(f"{out}: cannot write in {out.parent} ({err.strerror}); allowed: a directory you can "
+                      "write in") from None
+    os.rmdir(probe)
+    return out.parent
+
+
+def _check_ours(out: Path, what: str) -> None:
+    """``NotOurs`` unless ``out`` is missing, empty, or exactly what compatlab ``what`` wrote there before."""
+    if out.exists() and not out.is_dir():
+        raise NotOurs(f"{out} is a file; allowed: a new or empty directory, or one compatlab {_command(what)} wrote")
     held = out.exists() and any(out.iterdir())
-    marker = _marker(out) if held else None
-    if held and marker is None:
-        raise NotOurs(f"{out} is not empty and was not written by compatlab; choose another directory")
-    if marker is not None:
-        if _command(marker) != _command(what):
-            # A run holds credentials rainbow never gives again: never replace one with a report or a simulation.
-            raise NotOurs(f"{out} holds the output of compatlab {_command(marker)}, not of compatlab "
-                          f"{_command(what)}; choose another directory")
-        listed = _written(marker)
-        if listed is not None:
-            present = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() or p.is_symlink()}
-            theirs = sorted(present - listed - {MARKER})
-            if theirs:
-                shown = ", ".join(theirs[:3]) + (f" and {len(theirs) - 3} more" if len(theirs) > 3 else "")
-                raise NotOurs(f"{out} holds {shown}, which compatlab did not write; move it elsewhere, or choose "
-                              "another directory")
+    if not held:
+        return
+    marker = _marker(out)
+    if marker is None:
+        raise NotOurs(f"{out} is not empty and was not written by compatlab; allowed: a new or empty directory, or "
+                      f"one compatlab {_command(what)} wrote")
+    if _command(marker) != _command(what):
+        # A run holds credentials rainbow never gives again: never replace one with a report or a simulation.
+        raise NotOurs(f"{out} holds the output of compatlab {_command(marker)}, not of compatlab {_command(what)}; "
+                      "allowed: another directory")
+    listed = _written(marker)
+    if listed is None:
+        raise NotOurs(f"{out} was written by an older compatlab that kept no digests of its files, so yours "
+                      "cannot be told from its own; allowed: remove it yourself, or another directory")
+    theirs = _foreign(out, listed)
+    if theirs:
+        shown = ", ".join(theirs[:3]) + (f" and {len(theirs) - 3} more" if len(theirs) > 3 else "")
+        raise NotOurs(f"{out} holds {shown}, which compatlab did not write or which changed since; allowed: move "
+                      "it elsewhere, or another directory")
+
+
+def _swap_in(out: Path, files: dict[str, bytes], what: str) -> None:
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
     try:
         os.chmod(staging, 0o777 & ~umask())  # mkdtemp makes it 0700; the output follows the umask
-        manifest = "\n".join([what.strip(), MANIFEST, *sorted(files)]) + "\n"
+        digests = [f"{hashlib.sha256(data).hexdigest()}  {rel}" for rel, data in sorted(files.items())]
+        manifest = "\n".join([what.strip(), MANIFEST, *digests]) + "\n"
         for rel, data in {**files, MARKER: manifest.encode()}.items():
             target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -42,11 +42,21 @@ FLOW_DEPTH = 10 * MAX_DEPTH  # nested [ { before parsing at all; the exact limit
 
 
 class _Loader(yaml.CSafeLoader):
-    """libyaml's safe loader, refusing a mapping key given twice."""
+    """libyaml's safe loader reading plain scalars as YAML 1.2 does, refusing a mapping key given twice.
+
+    Pulumi reads stack files as YAML 1.2 (Go's yaml.v3), where ``yes``/``on`` are text,
+    ``1:30`` is text (not 90, YAML 1.1's base 60), ``017`` is 17 and ``3_0`` is text; and
+    the merge key ``<<`` does not exist. Reading them as PyYAML's YAML 1.1 would give
+    compatlab another lab than the one Pulumi declares.
+    """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise yaml.constructor.ConstructorError(
+                    None, None, "the merge key << is not read by Pulumi (YAML 1.2 has none); allowed: the keys "
+                    "written out", key_node.start_mark)
             key = self.construct_object(key_node, deep=deep)
             try:
                 hash(key)
@@ -61,7 +71,31 @@ class _Loader(yaml.CSafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        # YAML 1.2 core schema: decimal (leading zeros too), 0o octal, 0x hex; the resolver admits nothing else.
+        text = str(self.construct_scalar(node))
+        sign, digits = (-1, text[1:]) if text[0] == "-" else (1, text.lstrip("+"))
+        if digits[:2] in ("0x", "0o"):
+            return sign * int(digits[2:], 16 if digits[1] == "x" else 8)
+        return sign * int(digits, 10)
+
+
+# The YAML 1.2 core schema's plain-scalar rules (yaml.org/spec/1.2.2, 10.3.2), in place of YAML 1.1's.
+_CORE_SCHEMA = [
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    ("tag:yaml.org,2002:float", r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+.0123456789"),
+]
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
+}
+for _tag, _pattern, _first in _CORE_SCHEMA:
+    _Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 
 
 def read_bytes(path: Path, limit: int, what: str) -> bytes:
@@ -87,7 +121,7 @@ def read_bytes(path: Path, limit: int, what: str) -> bytes:
     return data
 
 
-def check_shape(doc: Any, source: str | Path) -> None:
+def check_shape(doc: Any, source: str | Path, aliases: bool = True) -> None:
     """Refuse a parsed document nested deeper than ``MAX_DEPTH``, expanding to over ``MAX_VALUES`` values, or
     holding a number that is not finite. Linear in the distinct values, whatever aliases share."""
     expanded: dict[int, int] = {}
@@ -107,8 +141,8 @@ def check_shape(doc: Any, source: str | Path) -> None:
             total = 1 + sum(expanded.get(id(c), 1) for c in children)
             expanded[key] = total
             if total > MAX_VALUES:
-                raise LabError(source, "", f"expands to over {MAX_VALUES:,} values (YAML aliases?); allowed: "
-                               f"at most {MAX_VALUES:,}")
+                raise LabError(source, "", f"expands to over {MAX_VALUES:,} values{' (YAML aliases?)' * aliases}; "
+                               f"allowed: at most {MAX_VALUES:,}")
             continue
         if key in expanded:
             continue
@@ -141,10 +175,16 @@ def parse_yaml(data: bytes, source: str | Path) -> Any:
         raise LabError(source, "", f"nests deeper than {MAX_DEPTH} levels; allowed: at most {MAX_DEPTH}")
     try:
         doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a CSafeLoader
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow, e.g. NUL or ESC
+        line = text[: err.position].count("\n") + 1
+        raise LabError(source, f"line {line}", f"holds the control character U+{err.character:04X}; allowed: "
+                       "printable text, tabs and newlines") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "(parse)"
-        raise LabError(source, where, f"not valid YAML: {getattr(err, 'problem', None) or err}") from None
+        where = f"line {mark.line + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or " ".join(str(err).split())
+        allowed = "" if "allowed:" in problem else "; allowed: YAML 1.2 (yaml.org/spec/1.2.2)"
+        raise LabError(source, where, f"not valid YAML: {problem}{allowed}") from None
     except RecursionError:
         raise LabError(source, "", f"nests too deep to read; allowed: at most {MAX_DEPTH} levels") from None
     except ValueError as err:  # an integer of more than 4300 digits (Python's limit on int(str))
@@ -155,9 +195,15 @@ def parse_yaml(data: bytes, source: str | Path) -> Any:
 
 
 def parse_json(data: bytes, source: str | Path) -> Any:
-    """Parse JSON bytes with orjson; ``LabError`` naming the line for a bad document."""
+    """Parse JSON bytes with orjson; ``LabError`` naming the line for a bad document.
+
+    A key given twice keeps its last value, as Go's encoding/json (rainbow's reader) does.
+    """
     if not data.strip():
         raise LabError(source, "", "is empty; allowed: a JSON document")
+    if data.startswith(b"\xef\xbb\xbf"):
+        # Python's json (rainbow's client) and Go's encoding/json both refuse it: say so rather than "line 1".
+        raise LabError(source, "", "starts with a byte-order mark; allowed: UTF-8 without a BOM, as rainbow reads")
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as err:
@@ -167,8 +213,9 @@ def parse_json(data: bytes, source: str | Path) -> Any:
             raise LabError(source, "", "is not UTF-8 text; allowed: a JSON document") from None
         # orjson says where as a byte offset; people read lines.
         line = data[: err.pos].count(b"\n") + 1 if isinstance(err.pos, int) else "?"
-        raise LabError(source, f"line {line}", f"not valid JSON: {err.msg}") from None
-    check_shape(doc, source)
+        raise LabError(source, f"line {line}", f"not valid JSON: {err.msg}; allowed: a JSON document (RFC 8259)") \
+            from None
+    check_shape(doc, source, aliases=False)
     return doc
 
 
@@ -222,30 +269,43 @@ def strict_validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
 
 
 _YAML_READS = {float: "a number", int: "a number", bool: "true/false"}
+# What each JSON Schema type allows, said as an example.
+_ALLOWED = {"string": "text (quoted where YAML would read a number, date or true/false)",
+            "integer": "a whole number such as 4", "number": "a number such as 0.5", "object": "a mapping of keys",
+            "array": "a list", "boolean": "true or false", "null": "null"}
 
 
-def describe(error: jsonschema.ValidationError) -> str:
-    """Say what a JSON Schema error means and what is allowed, in words (one line), values cut short."""
+def describe(error: jsonschema.ValidationError, yaml_source: bool = True) -> str:
+    """Say what a JSON Schema error means and what is allowed, in words (one line), values cut short.
+
+    ``yaml_source`` says the document was YAML, whose readings (a number, a date,
+    true/false where text was meant) are worth a hint; JSON says what it means.
+    """
     value, expected = error.instance, error.validator_value
     kind = error.validator
     schema = error.schema if isinstance(error.schema, dict) else {}
     if kind == "enum":
         return f"{brief(value)} is not allowed; allowed: {', '.join(map(str, expected))}"
     if kind == "required":
-        return error.message.replace("is a required property", "is missing (required)")
+        missing = [k for k in expected if isinstance(value, dict) and k not in value]
+        return (f"{', '.join(map(repr, missing)) or error.message} is missing (required); allowed: a mapping with "
+                f"{', '.join(expected)}")
     if kind == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
         extra = sorted(map(str, set(value) - set(allowed))) if isinstance(value, dict) else []
         return f"unknown key {', '.join(map(brief, extra))}; allowed: {', '.join(allowed)}"
     if kind == "type":
+        kinds = expected if isinstance(expected, list) else [expected]
         hint = ""
-        if expected == "string" and type(value).__name__ in ("date", "datetime"):
+        if "string" in kinds and yaml_source and type(value).__name__ in ("date", "datetime"):
             hint = " (YAML read it as a date: quote it)"
-        elif expected == "string" and type(value) in _YAML_READS:
+        elif "string" in kinds and yaml_source and type(value) in _YAML_READS:
             hint = f" (YAML read it as {_YAML_READS[type(value)]}: quote it)"
-        elif expected == "integer" and isinstance(value, float):
-            hint = " (a whole number without a decimal point)"
-        return f"{brief(value)} is not {_a(expected)}{hint}"
+        elif "integer" in kinds and isinstance(value, float):
+            hint = " (too large to be exact)" if value.is_integer() and abs(value) >= 2**53 else \
+                " (write it without a decimal point)"
+        allowed = " or ".join(_ALLOWED.get(k, k) if yaml_source else _a(k) for k in kinds)
+        return f"{brief(value)} is not {_a(expected)}{hint}; allowed: {allowed}"
     if kind in ("minimum", "exclusiveMinimum"):
         return f"{brief(value)} is too small; allowed: {'>' if kind == 'exclusiveMinimum' else '>='} {expected}"
     if kind in ("maximum", "exclusiveMaximum"):
@@ -254,8 +314,10 @@ def describe(error: jsonschema.ValidationError) -> str:
     if kind in ("minItems", "minProperties"):
         return f"has {len(value)} entries; allowed: at least {expected}" + (
             f" ({schema['description']})" if "description" in schema else "")
-    if kind in ("maxItems", "maxProperties", "maxLength"):
+    if kind in ("maxItems", "maxProperties"):
         return f"has {len(value)} entries; allowed: at most {expected}"
+    if kind in ("minLength", "maxLength"):
+        return f"has {len(value)} characters; allowed: {'at least' if kind == 'minLength' else 'at most'} {expected}"
     if kind == "pattern":
         words = schema.get("x-allowed") or f"the pattern {expected}"
         return f"{brief(value)} is not allowed; allowed: {words}"
@@ -267,8 +329,8 @@ def describe(error: jsonschema.ValidationError) -> str:
 
 
 def _a(kind: Any) -> str:
-    words = {"string": "a string", "integer": "a whole number", "number": "a number", "object": "a mapping",
-             "array": "a list", "boolean": "true or false"}
+    words = {"string": "text", "integer": "a whole number", "number": "a number", "object": "a mapping",
+             "array": "a list", "boolean": "true or false", "null": "null"}
     if isinstance(kind, list):
         return " or ".join(words.get(k, k) for k in kind)
     return words.get(kind, f"of type {kind}")
@@ -293,4 +355,5 @@ def check_with(validator: Any, document: Any, source: str | Path, prefix: str = 
     error = jsonschema.exceptions.best_match(validator.iter_errors(document))
     if error is not None:
         path = list(error.absolute_path)
-        raise LabError(source, key_path(rename(path) if rename else path, prefix), describe(error))
+        raise LabError(source, key_path(rename(path) if rename else path, prefix),
+                       describe(error, yaml_source=not str(source).endswith(".json")))

@@ -343,3 +343,245 @@ def test_a_containment_cycle_is_refused(tmp_path, capsys):
     (root / "c1" / "nodes.json").write_text(json.dumps(doc))
     (tmp_path / "j.yaml").write_text(yaml.safe_dump(jobspec()))
     assert "contains a cycle" in one_line(capsys, ["match", "--clusters", str(root), str(tmp_path / "j.yaml")])
+
+
+# --- review of issue 12: the kinds a second hostile corpus found ----------------------------------------------
+
+
+@pytest.mark.parametrize("flag", ["--secret-file", "--tls-ca", "--kubeconfig"])
+@pytest.mark.parametrize("target", ["fifo", "/dev/zero"])
+def test_credential_files_are_read_only_when_regular(tmp_path, capsys, flag, target):
+    # A FIFO would block the read for ever and /dev/zero never end: both are refused before any read.
+    if target == "fifo":
+        os.mkfifo(tmp_path / "pipe")
+        target = str(tmp_path / "pipe")
+    argv = ["register", "--stack", "dev", "--state", str(tmp_path / "st"), flag, target]
+    argv += ["--embedded"] if flag == "--kubeconfig" else ["--rainbow", "127.0.0.1:9"]
+    if flag == "--tls-ca":
+        (tmp_path / "s").write_text("secret\n")
+        argv += ["--secret-file", str(tmp_path / "s")]
+    err = one_line(capsys, argv)
+    assert "not a regular file" in err and target in err
+
+
+def test_a_fifo_in_kubeconfig_env_is_refused(tmp_path, capsys, monkeypatch):
+    os.mkfifo(tmp_path / "pipe")
+    monkeypatch.setenv("KUBECONFIG", f"{tmp_path / 'missing'}:{tmp_path / 'pipe'}")
+    err = one_line(capsys, ["collect", "--stack", "dev", "--results", str(tmp_path / "r")])
+    assert "pipe: is not a regular file" in err
+
+
+def test_a_cluster_secret_file_that_is_a_device_is_refused(tmp_path, capsys):
+    assert main(["register", "--stack", "dev", "--embedded", "--state", str(tmp_path / "st")]) == 0
+    capsys.readouterr()
+    err = one_line(capsys, ["receive", "--cluster", "rocky9-amd64", "--embedded", "--state", str(tmp_path / "st"),
+                            "--cluster-secret-file", "/dev/zero", "--results", str(tmp_path / "r")])
+    assert "/dev/zero: is not a regular file" in err
+
+
+def test_an_unanswered_register_is_one_line_in_a_log(tmp_path):
+    done = subprocess.run([*CLI, "register", "--stack", "dev", "--rainbow", "127.0.0.1:9", "--state",
+                           str(tmp_path / "st")], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COMPATLAB_RAINBOW_SECRET": "x"})
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("compatlab: error: rainbow at 127.0.0.1:9 did not answer")
+
+
+def test_a_closed_pipe_ends_quietly_with_141():
+    done = subprocess.run(f"{' '.join(CLI)} cost --stack full --json | true", shell=True, capture_output=True,
+                          text=True, executable="/bin/bash")
+    assert done.stderr == ""
+    done = subprocess.run(["bash", "-c", f"set -o pipefail; {' '.join(CLI)} simulate --help | head -c1 >/dev/null; "
+                           "echo ${PIPESTATUS[0]}"], capture_output=True, text=True)
+    assert done.stdout.strip() in ("0", "141") and "Traceback" not in done.stderr
+
+
+def test_resume_and_force_exclude_each_other(tmp_path, capsys):
+    err = one_line(capsys, ["run", "--stack", "dev", "--embedded", "--out", str(tmp_path / "r"), "--resume",
+                            "--force"])
+    assert "not allowed with argument" in err
+
+
+def test_force_never_removes_a_file_the_user_put_in_a_run(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["run", "--stack", "dev", "--embedded", "--repeats", "1", "--out", str(out), "--json"]) == 0
+    (out / "analysis.ipynb").write_text("{}")
+    capsys.readouterr()
+    assert "analysis.ipynb" in one_line(capsys, ["run", "--stack", "dev", "--embedded", "--out", str(out), "--force"])
+    assert (out / "analysis.ipynb").read_text() == "{}"
+
+
+def test_ctrl_c_at_startup_is_one_line_and_exit_130(tmp_path):
+    # The guard is in place before the CLI's imports: a Ctrl-C at any instant of them ends in one line.
+    for delay in (0.05, 0.15, 0.3):
+        proc = subprocess.Popen([*CLI, "cost", "--stack", "dev"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert "Traceback" not in err, (delay, err)
+        assert proc.returncode in (0, 130, -signal.SIGINT), (delay, proc.returncode)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("spot: yes", "yes"), ("spot: on", "on"), ("disk: 1:30", "1:30"), ("disk: 3_0", "3_0"), ("disk: 017", 17),
+    ("disk: 0o17", 15), ("disk: 0x1e", 30), ("spot: true", True), ("disk: 0b11", "0b11"),
+])
+def test_yaml_is_read_as_pulumi_reads_it_yaml_1_2(text, value):
+    from compatlab.inputs import parse_yaml
+
+    assert list(parse_yaml(text.encode(), "x.yaml").values()) == [value]
+
+
+def test_yaml_1_1_spellings_are_refused_where_a_number_or_bool_is_asked(tmp_path, capsys):
+    path = stack_with(tmp_path, text=dev_text().replace("spot: true", "spot: yes", 1))
+    assert "spot: true" in dev_text()
+    assert "'yes' is not true or false" in one_line(capsys, ["cost", "--stack", str(path)])
+
+
+def test_a_merge_key_says_pulumi_does_not_read_it(tmp_path, capsys):
+    from compatlab.errors import LabError
+    from compatlab.inputs import parse_yaml
+
+    with pytest.raises(LabError, match=r"line 3: not valid YAML: the merge key << is not read by Pulumi"):
+        parse_yaml(b"a: &x {b: 1}\nc:\n  <<: *x\n", "x.yaml")
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1b"])
+def test_a_control_character_in_yaml_names_its_line(char):
+    from compatlab.errors import LabError
+    from compatlab.inputs import parse_yaml
+
+    with pytest.raises(LabError, match=r"x.yaml: line 3: holds the control character U\+00"):
+        parse_yaml(f"a: 1\nb: 2\nc: x{char}\n".encode(), "x.yaml")
+
+
+@pytest.mark.parametrize("zone", ["7", "[us-central1-a]"])
+def test_a_zone_that_is_not_text_is_refused(tmp_path, capsys, zone):
+    path = stack_with(tmp_path, text=dev_text() + f"  gcp:zone: {zone}\n")
+    assert "gcp:zone:" in one_line(capsys, ["cost", "--stack", str(path)])
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (None, "null is not a whole number; allowed: a whole number"), (True, "true is not a whole number"),
+    ({"a": 1}, "{a: 1} is not a whole number"),
+])
+def test_values_are_shown_as_the_user_wrote_them(tmp_path, capsys, value, shown):
+    path = stack_with(tmp_path, lambda c: c["compatlab:miniclusters"][0].update(size=value))
+    assert shown in one_line(capsys, ["cost", "--stack", str(path)])
+
+
+def test_a_json_graph_gets_no_yaml_hint_and_a_bom_is_named(tmp_path, capsys):
+    root = tmp_path / "clusters"
+    cluster_dir(root, "c1", [{"cores": 1}], {})
+    nodes = root / "c1" / "nodes.json"
+    doc = json.loads(nodes.read_text())
+    doc["graph"]["nodes"]["2"]["metadata"]["type"] = 7
+    nodes.write_text(json.dumps(doc))
+    (tmp_path / "j.yaml").write_text(yaml.safe_dump(jobspec()))
+    err = one_line(capsys, ["match", "--clusters", str(root), str(tmp_path / "j.yaml")])
+    assert "7 is not text; allowed: text" in err and "YAML" not in err
+    nodes.write_bytes(b"\xef\xbb\xbf" + json.dumps(doc).encode())
+    assert "byte-order mark" in one_line(capsys, ["match", "--clusters", str(root), str(tmp_path / "j.yaml")])
+
+
+def test_a_repeated_contains_edge_is_refused_not_counted_twice(tmp_path, capsys):
+    root = tmp_path / "clusters"
+    cluster_dir(root, "c1", [{"cores": 1}], {})
+    nodes = root / "c1" / "nodes.json"
+    doc = json.loads(nodes.read_text())
+    doc["graph"]["edges"].append(dict(doc["graph"]["edges"][-1]))
+    nodes.write_text(json.dumps(doc))
+    (tmp_path / "j.yaml").write_text(yaml.safe_dump(jobspec()))
+    assert "allowed: each contains edge once" in one_line(capsys, ["match", "--clusters", str(root),
+                                                                   str(tmp_path / "j.yaml")])
+
+
+@pytest.mark.parametrize("name", ["evil\x1b[31m", "two\nlines"])
+def test_a_cluster_name_with_a_control_character_is_refused(tmp_path, capsys, name):
+    root = tmp_path / "clusters"
+    cluster_dir(root, name, [{"cores": 1}], {})
+    (tmp_path / "j.yaml").write_text(yaml.safe_dump(jobspec()))
+    err = one_line(capsys, ["match", "--clusters", str(root), str(tmp_path / "j.yaml")])
+    assert "holds a control character" in err and "\x1b" not in err
+
+
+@pytest.mark.parametrize("kind", ["dir", "loop"])
+def test_a_nodes_json_that_is_not_a_file_is_named_for_what_it_is(tmp_path, capsys, kind):
+    root = tmp_path / "clusters"
+    cluster_dir(root, "c1", [{"cores": 1}], {})
+    nodes = root / "c1" / "nodes.json"
+    nodes.unlink()
+    if kind == "dir":
+        nodes.mkdir()
+    else:
+        nodes.symlink_to(nodes)
+    (tmp_path / "j.yaml").write_text(yaml.safe_dump(jobspec()))
+    err = one_line(capsys, ["match", "--clusters", str(root), str(tmp_path / "j.yaml")])
+    assert "is missing" not in err and ("is a directory" in err or "symbolic links" in err)
+
+
+def test_an_edited_or_forged_output_file_is_not_replaced(tmp_path, capsys):
+    out = tmp_path / "gen"
+    assert main(["generate", "--stack", "dev", "--out", str(out)]) == 0
+    capsys.readouterr()
+    edited = next(out.rglob("*.md"))
+    edited.write_text(edited.read_text() + "my notes\n")
+    assert edited.name in one_line(capsys, ["generate", "--stack", "dev", "--out", str(out)])
+    assert edited.read_text().endswith("my notes\n")
+    # A marker written by hand listing the user's file does not make it compatlab's: its digest differs.
+    (tmp_path / "forged").mkdir()
+    (tmp_path / "forged" / "thesis.tex").write_text("precious")
+    (tmp_path / "forged" / ".compatlab").write_text(f"compatlab generate\n# files written (sha256):\n{'0' * 64}  "
+                                                    "thesis.tex\n")
+    assert "thesis.tex" in one_line(capsys, ["generate", "--stack", "dev", "--out", str(tmp_path / "forged")])
+    assert (tmp_path / "forged" / "thesis.tex").read_text() == "precious"
+
+
+def test_an_output_of_an_older_compatlab_is_not_replaced_blindly(tmp_path, capsys):
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "thesis.tex").write_text("precious")
+    (tmp_path / "old" / ".compatlab").write_text("compatlab generate\n# files written:\nthesis.tex\n")
+    assert "older compatlab" in one_line(capsys, ["generate", "--stack", "dev", "--out", str(tmp_path / "old")])
+    assert (tmp_path / "old" / "thesis.tex").read_text() == "precious"
+
+
+@pytest.mark.parametrize("kind", ["dangling", "to-a-dir", "under-proc"])
+def test_odd_output_paths_are_named_in_words(tmp_path, capsys, kind):
+    if kind == "under-proc":
+        out = Path("/proc/compatlab-out")
+    else:
+        out = tmp_path / "link"
+        (tmp_path / "d").mkdir()
+        out.symlink_to(tmp_path / ("missing" if kind == "dangling" else "d"))
+    err = one_line(capsys, ["generate", "--stack", "dev", "--out", str(out)])
+    assert "allowed:" in err and ".new-" not in err
+
+
+def test_concurrent_generates_into_one_directory_take_turns(tmp_path):
+    out = tmp_path / "gen"
+    procs = [subprocess.Popen([*CLI, "generate", "--stack", "full", "--out", str(out)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
+    assert all(code == 0 for code, _ in results), results
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gen"]
+
+
+def test_a_software_name_outside_package_names_is_refused_in_words(tmp_path, capsys):
+    from compatlab.errors import LabError
+    from compatlab.lab.workloads import load_workload
+
+    path = tmp_path / "x.yaml"
+    path.write_text("workload: x\ncommand: [a]\nnodes: 1\nneeds: {software: {hwlöc: '2'}}\n")
+    with pytest.raises(LabError, match=r"x.yaml: needs.software: 'hwlöc' is not allowed; allowed: a package name"):
+        load_workload(path)
+
+
+@pytest.mark.parametrize("stack", ["dev/", "../dev"])
+def test_a_stack_path_that_is_not_a_file_lists_the_stacks(capsys, stack):
+    assert "allowed: a stack name (dev, full)" in one_line(capsys, ["cost", "--stack", stack])
+
+
+def test_report_on_a_missing_results_directory_blames_it_not_the_state(tmp_path, capsys):
+    err = one_line(capsys, ["report", "--results", str(tmp_path / "typo"), "--out", str(tmp_path / "rep")])
+    assert "typo: does not exist; allowed: --results" in err

@@ -114,5 +114,5 @@ def read_record(path: Path) -> ResultRecord:
 def read_records(results: Path) -> list[ResultRecord]:
     """Every record in ``results`` (``*.json``), sorted by name. Raises ``LabError`` for a bad one."""
     if not results.is_dir():
-        raise LabError(results, "", "is not a results directory")
+        raise LabError(results, "", "is not a results directory; allowed: the --results of receive or collect")
     return [read_record(p) for p in sorted(results.glob("*.json"))]

@@ -22,6 +22,7 @@ from typing import Any
 from compatlab.errors import LabError
 from compatlab.files import MARKER, replace_tree, umask, write_file, written_by
 from compatlab.formats.generate import generate
+from compatlab.inputs import read_bytes
 from compatlab.lab.model import Lab
 from compatlab.lab.stack import load_lab
 from compatlab.scheduler.embedded import EmbeddedScheduler
@@ -37,6 +38,7 @@ from .runner import Registered, Submitted, plan, register, submit
 from .state import RunState, load_state, new_run_id, open_state
 
 EMBEDDED_STORE = "embedded.jsonl"
+RUN_ENTRIES = (MARKER, "state", "results", "report")  # what a run directory holds
 EMBEDDED = "embedded"
 MAX_REPEATS = 1000  # submissions of one jobspec per level; more says nothing a larger seed set would not
 Tick = Callable[[str], None]
@@ -56,6 +58,9 @@ class Target:
         return self.rainbow or "embedded"
 
 
+MAX_SECRET_BYTES = 64 << 10  # a token or secret is tens of bytes
+
+
 def read_secret(env: str, file: Path | None, what: str) -> str | None:
     """A credential from ``file`` (first line, stripped) or else the environment variable ``env``; None if neither.
 
@@ -64,9 +69,9 @@ def read_secret(env: str, file: Path | None, what: str) -> str | None:
     """
     if file is not None:
         try:
-            value = file.read_text().strip()
-        except (OSError, UnicodeDecodeError) as err:
-            raise LabError(file, "", f"cannot read the {what}: {getattr(err, 'strerror', None) or err}") from None
+            value = read_bytes(file, MAX_SECRET_BYTES, f"a file holding the {what}").decode().strip()
+        except UnicodeDecodeError:
+            raise LabError(file, "", f"is not UTF-8 text; allowed: a file holding the {what}") from None
         if not value:
             raise LabError(file, "", f"is empty; allowed: a file holding the {what}")
         return value
@@ -262,6 +267,12 @@ def prepare_out(out: Path, resume: bool, force: bool) -> None:
                        "empty directory, or one compatlab run wrote")
     if held and resume:
         return
+    staged = tuple(f".{e}." for e in RUN_ENTRIES)  # a kill may leave .report.new-* staging copies: ours too
+    theirs = sorted(p.name for p in out.iterdir() if p.name not in RUN_ENTRIES and not p.name.startswith(staged)) \
+        if held else []
+    if theirs:  # --force removes the run: never a notebook of yours with it
+        raise LabError(out, "", f"holds {', '.join(theirs[:3])}, which compatlab run did not write; allowed: move it "
+                       "elsewhere, then --force")
     if held and not force:
         raise LabError(out, "", "holds an earlier run; allowed: --resume to finish it, --force to start again")
     # rainbow hands a cluster's credentials out once: a fresh run against the same rainbow keeps them

@@ -163,12 +163,40 @@ def check_graph(doc: object, source: str | Path, *, dominant: bool) -> None:
     check(doc, SCHEMAS / "jgf.schema.json", source)
     vertices = doc["graph"]["nodes"]
     if dominant and "0" not in vertices:
-        raise LabError(source, "graph.nodes", 'has no vertex "0"; rainbow starts its search at the cluster vertex "0"')
+        raise LabError(source, "graph.nodes", 'has no vertex "0"; allowed: a graph holding the cluster vertex "0", '
+                       "where rainbow starts its search")
+    if not dominant:
+        _check_feature_fields(vertices, source)
+    seen: dict[tuple[str, str], int] = {}
     for i, edge in enumerate(doc["graph"]["edges"]):
         if edge.get("relation") != "contains":
             continue  # rainbow follows only contains edges (no relation is none); "in" edges may point anywhere
+        pair = (edge["source"], edge["target"])
+        if pair in seen:
+            # Counted twice by a reader that sums children, kept once by one that does not: refuse the doubt.
+            raise LabError(source, f"graph.edges[{i}]", f"repeats graph.edges[{seen[pair]}] ({brief(pair[0])} "
+                           f"contains {brief(pair[1])}); allowed: each contains edge once")
+        seen[pair] = i
         # A subsystem's edges start at dominant-graph vertices, which live in nodes.json.
         ends = ("source", "target") if dominant else ("target",)
         for end in ends:
             if edge[end] not in vertices:
-                raise LabError(source, f"graph.edges[{i}].{end}", f"{edge[end]!r} is not a vertex of this graph")
+                raise LabError(source, f"graph.edges[{i}].{end}", f"{brief(edge[end])} is not a vertex of this graph; "
+                               "allowed: an id under graph.nodes")
+
+
+# Fluxion's JGF vertex fields (flux-sched resource/readers/resource_reader_jgf.cpp): numbers and
+# structures by design. Any other metadata field of a subsystem vertex is a feature rainbow compares.
+JGF_FIELDS = frozenset({"type", "basename", "name", "id", "uniq_id", "rank", "exclusive", "unit", "size", "paths",
+                        "properties", "status"})
+
+
+def _check_feature_fields(vertices: dict, source: str | Path) -> None:
+    """Refuse a subsystem vertex whose feature field is not text: rainbow reads every one as a string
+    (jsongraph-go ``Metadata.GetStringElement``) and its server panics on a number."""
+    for vid, vertex in vertices.items():
+        for field, value in (vertex.get("metadata") or {}).items():
+            if field not in JGF_FIELDS and not isinstance(value, str):
+                where = key_path(["graph", "nodes", vid, "metadata", field])
+                raise LabError(source, where, f"{brief(value)} is not text; allowed: text (quote it: rainbow reads "
+                               "feature fields as strings and its server panics on anything else)")

@@ -11,11 +11,16 @@ a cluster's rainbow credentials into its Secret. Every failure is a one-line
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import yaml
+
 from compatlab.errors import LabError
+from compatlab.inputs import read_bytes
 
 from .minicluster import NAMESPACE, container_name, credentials_secret_name
 
@@ -41,6 +46,21 @@ class Pod:
     created: str = ""
     terminated: tuple[str, str] | None = None
     evicted: tuple[str, str] | None = None
+
+
+MAX_KUBECONFIG_BYTES = 16 << 20  # a kubeconfig with a few dozen clusters is tens of KB
+
+
+def kubeconfig_paths(kubeconfig: str | None) -> list[Path]:
+    """The files the Kubernetes client would read: ``kubeconfig``, else each existing entry of ``$KUBECONFIG``
+    (``:``-separated, as kubectl merges them), else ``~/.kube/config`` if it exists. Raises nothing."""
+    if kubeconfig:
+        return [Path(kubeconfig)]
+    listed = [Path(p).expanduser() for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    if listed:
+        return [p for p in listed if p.exists() or p.is_symlink()]
+    default = Path("~/.kube/config").expanduser()
+    return [default] if default.exists() or default.is_symlink() else []
 
 
 def _disrupted(status: Any) -> str:
@@ -73,10 +93,13 @@ class KubeAccess:
         from kubernetes import client, config
         from kubernetes.config.config_exception import ConfigException
 
+        where = kubeconfig or "$KUBECONFIG or ~/.kube/config"
+        # The client reads whatever it is given: a FIFO would hang it and /dev/zero fill memory.
+        for path in kubeconfig_paths(kubeconfig):
+            read_bytes(path, MAX_KUBECONFIG_BYTES, "a kubeconfig file")
         try:
             config.load_kube_config(config_file=kubeconfig)
-        except (ConfigException, OSError, TypeError) as err:
-            where = kubeconfig or "$KUBECONFIG or ~/.kube/config"
+        except (ConfigException, OSError, TypeError, ValueError, yaml.YAMLError) as err:
             raise LabError(where, "", f"no usable kubeconfig ({' '.join(str(err).split())[:200]}); allowed: "
                            "pulumi stack output --show-secrets kubeconfig > kubeconfig") from None
         return cls(client.CoreV1Api())

@@ -42,14 +42,16 @@ def stack_config(path: Path) -> dict[str, Any]:
     """
     doc = load_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
-        raise LabError(path, "config", "a Pulumi stack file needs a 'config:' mapping")
+        raise LabError(path, "config", "is missing or not a mapping; allowed: a Pulumi stack file, a mapping with "
+                       "config: holding the compatlab: keys")
     config: dict[str, Any] = {}
     for key, value in doc["config"].items():
         namespace, _, name = str(key).partition(":")
         if not isinstance(key, str) or not name or namespace not in NAMESPACES:
             near = difflib.get_close_matches(namespace, NAMESPACES, n=1)
             hint = f" (did you mean {near[0]}:{name}?)" if near and name else ""
-            raise LabError(path, f"config.{key_path([key])}", f"is not a config key this lab knows{hint}; allowed: "
+            shown = key_path([key]) if isinstance(key, str) else brief(key)
+            raise LabError(path, f"config.{shown}", f"is not a config key this lab knows{hint}; allowed: "
                            f"<namespace>:<key> with a namespace of {', '.join(NAMESPACES)}")
         if namespace == NAMESPACE and name not in CREDENTIAL_KEYS:
             config[name] = value
@@ -71,13 +73,18 @@ def load_lab(stack: str | Path, jobspecs: Path = JOBSPECS) -> Lab:
     stack or any bad value (schema first, then the rules a schema cannot say).
     """
     path = stack_file(str(stack))
+    known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in STACKS.glob("Pulumi.*.yaml"))
     if not path.exists() and path.parent == STACKS:
-        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in STACKS.glob("Pulumi.*.yaml"))
         raise LabError(f"stacks/Pulumi.{brief(str(stack))[1:-1]}.yaml", "", f"no such stack {brief(str(stack))}; "
                        f"allowed: {', '.join(known)}, or a stack file's path")
+    if path.is_dir() or not (path.exists() or path.is_symlink()):
+        raise LabError(path, "", f"{'is a directory' if path.is_dir() else 'does not exist'}; allowed: a stack "
+                       f"name ({', '.join(known)}) or the path of a Pulumi.<stack>.yaml file")
     config = stack_config(path)
     zone = config.pop("@zone", None)
-    return lab_from_config(config, path, jobspecs, zone=zone if isinstance(zone, str) else None)
+    if zone is not None and not isinstance(zone, str):
+        raise LabError(path, "gcp:zone", f"{brief(zone)} is not text; allowed: a GCP zone such as us-central1-a")
+    return lab_from_config(config, path, jobspecs, zone=zone)
 
 
 def lab_from_config(config: dict[str, Any], path: Path, jobspecs: Path = JOBSPECS, zone: str | None = None) -> Lab:
@@ -167,7 +174,7 @@ def _unique(names: list[str], path: Path, key: str) -> None:
     counts = Counter(names)
     for i, name in enumerate(names):
         if counts[name] > 1:
-            raise LabError(path, f"{NAMESPACE}:{key}[{i}]", f"{name!r} is listed twice; names must be unique")
+            raise LabError(path, f"{NAMESPACE}:{key}[{i}]", f"{brief(name)} is listed twice; allowed: each name once")
 
 
 def _chosen(config: dict, key: str, allowed: list[str], path: Path, problem: str) -> list[str]:

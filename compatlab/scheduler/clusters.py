@@ -8,6 +8,7 @@ vertex types, subsystem names and fields are whatever the files say.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from compatlab.formats.validate import check_graph
 from compatlab.inputs import load_json
 
 SUFFIX = "-subsystem.json"
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 Features = Mapping[str, tuple[Mapping[str, object], ...]]
 
 
@@ -109,19 +111,20 @@ def build_cluster(name: str, nodes: dict, subsystems: Mapping[str, dict], source
 
 
 def _reachable(children: dict[str, list[str]], meta: dict[str, Any], source: str) -> list[str]:
-    """Vertices reachable from "0" by contains edges, parents before children; ``LabError`` on a cycle."""
-    order: list[str] = []
+    """Vertices reachable from "0" by contains edges, parents before children; ``LabError`` on a cycle.
+
+    Linear in vertices plus edges: each vertex's children are filtered once, when it is entered.
+    """
+    order: list[str] = ["0"]
     state: dict[str, int] = {"0": 1}  # 1: on the current path, 2: done
-    stack: list[tuple[str, int]] = [("0", 0)]
-    order.append("0")
+    stack: list[tuple[str, list[str], int]] = [("0", [c for c in children.get("0", ()) if c in meta], 0)]
     while stack:
-        vid, i = stack[-1]
-        kids = [c for c in children.get(vid, ()) if c in meta]
+        vid, kids, i = stack[-1]
         if i == len(kids):
             state[vid] = 2
             stack.pop()
             continue
-        stack[-1] = (vid, i + 1)
+        stack[-1] = (vid, kids, i + 1)
         child = kids[i]
         if state.get(child) == 1:
             raise LabError(source, "graph.edges", f"contains a cycle through {brief(vid)} -> {brief(child)}; "
@@ -129,7 +132,7 @@ def _reachable(children: dict[str, list[str]], meta: dict[str, Any], source: str
         if child not in state:
             state[child] = 1
             order.append(child)
-            stack.append((child, 0))
+            stack.append((child, [c for c in children.get(child, ()) if c in meta], 0))
     return order
 
 
@@ -140,9 +143,14 @@ def read_cluster(directory: Path) -> Cluster:
     does not read, parse or pass ``check_graph``.
     """
     source = str(directory)
+    if CONTROL.search(directory.name):
+        # The name is printed in tables and sent to rainbow: an escape sequence in it would reach a terminal.
+        raise LabError(source, "", f"the cluster name {brief(directory.name)} holds a control character; allowed: "
+                       "printable text")
     nodes_file = directory / "nodes.json"
-    if not nodes_file.is_file():
-        raise LabError(source, "nodes.json", "is missing; a cluster directory needs nodes.json (its dominant graph)")
+    if not nodes_file.exists() and not nodes_file.is_symlink():
+        raise LabError(source, "nodes.json", "is missing; allowed: a cluster directory holding nodes.json (its "
+                       "dominant graph)")
     nodes = load_json(nodes_file, str(nodes_file))
     subsystems = {
         p.name[: -len(SUFFIX)]: load_json(p, str(p)) for p in sorted(directory.glob(f"*{SUFFIX}"))
@@ -156,10 +164,12 @@ def read_clusters(directory: Path) -> list[Cluster]:
     Raises ``LabError`` when ``directory`` is not a directory or holds no clusters.
     """
     if not directory.is_dir():
-        raise LabError(directory, "", "is not a directory of clusters (<dir>/<cluster>/nodes.json)")
+        raise LabError(directory, "", "is not a directory; allowed: a directory of clusters "
+                       "(<dir>/<cluster>/nodes.json)")
     dirs = sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not dirs:
-        raise LabError(directory, "", "holds no cluster directories (<dir>/<cluster>/nodes.json)")
+        raise LabError(directory, "", "holds no cluster directories; allowed: a directory of clusters "
+                       "(<dir>/<cluster>/nodes.json)")
     return [read_cluster(d) for d in dirs]
 
 

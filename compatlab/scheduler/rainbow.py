@@ -30,11 +30,13 @@ from rainbow.protos import memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2
 
 from compatlab.errors import LabError
 from compatlab.formats.jobspecs import jobspec_yaml
+from compatlab.inputs import read_bytes
 
 from .interface import Credentials, Denied, Placement, ReceivedJob, Registration, SchedulerError, Unavailable
 
 T = TypeVar("T")
 # Transport failures a retry can cure. rainbow itself never answers these (its refusals are UNKNOWN).
+MAX_CA_BYTES = 1 << 20  # a PEM CA certificate is about 2 KB; a bundle of a few hundred fits
 RETRYABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
@@ -67,10 +69,7 @@ class Endpoint:
         """A gRPC channel: plain without ``ca_file``, else TLS trusting only that CA. Raises ``LabError``."""
         if self.ca_file is None:
             return grpc.insecure_channel(self.host)
-        try:
-            ca = self.ca_file.read_bytes()
-        except OSError as err:
-            raise LabError(self.ca_file, "", f"cannot read the CA certificate: {err.strerror}") from None
+        ca = read_bytes(self.ca_file, MAX_CA_BYTES, "the stack output rainbowCaCertificate saved to a file")
         if b"BEGIN CERTIFICATE" not in ca:
             raise LabError(self.ca_file, "", "is not a PEM certificate; allowed: the stack output "
                            "rainbowCaCertificate saved to a file")

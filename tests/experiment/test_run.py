@@ -599,7 +599,7 @@ def test_report_on_a_missing_results_directory_says_so(tmp_path, capsys):
     run_json(capsys, "--stack", "dev", "--embedded", "--out", str(tmp_path / "run"))
     code = main(["report", "--results", str(tmp_path / "typo"), "--state", str(tmp_path / "run" / "state"),
                  "--out", str(tmp_path / "rep")])
-    assert code == 2 and "is not a results directory" in capsys.readouterr().err
+    assert code == 2 and "typo: does not exist; allowed: --results" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("cluster", ["a/../../../pwned", "rocky9_amd64", "Rocky9"])

@@ -170,4 +170,4 @@ def test_generate_onto_a_file_exits_2(tmp_path, capsys):
     target = tmp_path / "taken"
     target.write_text("x")
     assert main(["generate", "--stack", "dev", "--out", str(target)]) == 2
-    assert "is not a directory; choose a directory" in capsys.readouterr().err
+    assert "is a file; allowed:" in capsys.readouterr().err

@@ -175,12 +175,17 @@ def test_reverse_in_edges_are_ignored_as_rainbow_does(tmp_path):
     assert satisfies(read_cluster(directory), job)
 
 
-def test_mixed_type_metadata_is_indexed_and_only_strings_match(tmp_path):
+def test_a_feature_field_that_is_not_text_is_refused_as_rainbow_would_crash_on_it(tmp_path):
+    # Real rainbow reads feature fields with GetStringElement: a number panics its server (seen on 075ee23).
     directory = cluster_dir(tmp_path, "c", [{}, {}], {"go": {"0": {"version": "1.21"}, "1": {"version": 1.21}}})
-    cluster = read_cluster(directory)
-    job = request(replicas=1, requires=[{"name": "go", "field": "version", "min": "1.20"}])
-    assert Index([cluster]).matches(job) == ["c"]
-    assert not satisfies(cluster, request(replicas=2, requires=[{"name": "go", "field": "version", "min": "1.20"}]))
+    with pytest.raises(LabError, match=r"go-subsystem\.json: graph\.nodes\.go2\.metadata\.version: 1\.21 is not "
+                       r"text; allowed: text"):
+        read_cluster(directory)
+
+
+def test_fluxion_fields_of_a_subsystem_vertex_may_be_numbers(tmp_path):
+    directory = cluster_dir(tmp_path, "c", [{}], {"go": {"0": {"version": "1.21", "size": 1, "rank": -1}}})
+    assert [v.features for v in read_cluster(directory).of_type("node")][0]["go"][0]["size"] == 1
 
 
 def test_the_index_agrees_with_the_reference_on_a_varied_synthetic_lab():
