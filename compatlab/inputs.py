@@ -184,6 +184,8 @@ def parse_yaml(data: bytes, source: str | Path) -> Any:
         where = f"line {mark.line + 1}" if mark else ""
         problem = getattr(err, "problem", None) or " ".join(str(err).split())
         allowed = "" if "allowed:" in problem else "; allowed: YAML 1.2 (yaml.org/spec/1.2.2)"
+        if mark and any(len(line) > 1024 for line in text.splitlines()[max(0, mark.line - 1): mark.line + 1]):
+            allowed += " and keys of at most 1024 characters (YAML's limit on a key)"
         raise LabError(source, where, f"not valid YAML: {problem}{allowed}") from None
     except RecursionError:
         raise LabError(source, "", f"nests too deep to read; allowed: at most {MAX_DEPTH} levels") from None

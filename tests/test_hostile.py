@@ -585,3 +585,11 @@ def test_a_stack_path_that_is_not_a_file_lists_the_stacks(capsys, stack):
 def test_report_on_a_missing_results_directory_blames_it_not_the_state(tmp_path, capsys):
     err = one_line(capsys, ["report", "--results", str(tmp_path / "typo"), "--out", str(tmp_path / "rep")])
     assert "typo: does not exist; allowed: --results" in err
+
+
+def test_a_key_longer_than_yaml_allows_says_so():
+    from compatlab.errors import LabError
+    from compatlab.inputs import parse_yaml
+
+    with pytest.raises(LabError, match=r"keys of at most 1024 characters"):
+        parse_yaml(("{" + "a" * 2000 + ": 1}").encode(), "j.yaml")
