@@ -593,3 +593,15 @@ def test_a_key_longer_than_yaml_allows_says_so():
 
     with pytest.raises(LabError, match=r"keys of at most 1024 characters"):
         parse_yaml(("{" + "a" * 2000 + ": 1}").encode(), "j.yaml")
+
+
+@pytest.mark.parametrize(("item", "message"), [
+    ({"name": "go", "min": "1.20"}, "requires[0].field: is missing; allowed: the metadata field to test"),
+    ({"name": "go", "field": "version", "min": 1.2}, "requires[0].min: 1.2 is not text (YAML read it as a number"),
+    ({"name": "go", "field": "version", "match": None}, "requires[0].match: null is not text; allowed: text"),
+])
+def test_a_requires_item_names_what_is_missing_or_mistyped(tmp_path, capsys, item, message):
+    root = tmp_path / "clusters"
+    cluster_dir(root, "c1", [{"cores": 1}], {})
+    (tmp_path / "j.yaml").write_text(yaml.safe_dump(jobspec(requires=[item])))
+    assert message in one_line(capsys, ["match", "--clusters", str(root), str(tmp_path / "j.yaml")])

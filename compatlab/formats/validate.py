@@ -73,9 +73,11 @@ def check_requires_item(item: object, source: str | Path, key: str) -> None:
     if not isinstance(item, dict):
         raise LabError(source, key, f"{brief(item)} is not a mapping; allowed: {{name, field, match | min/max}}")
     for name in ("name", "field"):
-        if not isinstance(item.get(name), str) or not item[name]:
-            raise LabError(source, f"{key}.{name}", f"{brief(item.get(name))} is not allowed; allowed: a non-empty "
-                           "string")
+        if name not in item:
+            what = "subsystem" if name == "name" else "metadata field"
+            raise LabError(source, f"{key}.{name}", f"is missing; allowed: the {what} to test, as text")
+        if not isinstance(item[name], str) or not item[name]:
+            raise LabError(source, f"{key}.{name}", f"{brief(item[name])} is not allowed; allowed: non-empty text")
     bounds = [b for b in ("min", "max") if b in item]
     if "match" not in item and not bounds:
         raise LabError(source, key, "has neither match nor min/max; allowed: match, or min and/or max")
@@ -83,8 +85,9 @@ def check_requires_item(item: object, source: str | Path, key: str) -> None:
         raise LabError(source, key, "has both match and min/max; allowed: one kind of test per item")
     for name in [n for n in ("match", *bounds) if n in item]:
         if not isinstance(item[name], str):
-            raise LabError(source, f"{key}.{name}", f"{brief(item[name])} is not a string (YAML read it as a "
-                           "number: quote it)")
+            hint = " (YAML read it as a number: quote it)" if isinstance(item[name], int | float) else ""
+            raise LabError(source, f"{key}.{name}", f"{brief(item[name])} is not text{hint}; allowed: text such as "
+                           "'1.20'")
     for name in bounds:
         check_version_bound(item[name], source, f"{key}.{name}")
     low, high = semver.parse(item.get("min", "").strip()), semver.parse(item.get("max", "").strip())
@@ -134,7 +137,8 @@ def check_jobspec(doc: object, source: str | Path, *, one_item_per_subsystem: bo
         for resource, key in _walk(top, f"resources.{name}"):
             replicas = resource.get("replicas", 1)
             if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
-                raise LabError(source, f"{key}.replicas", f"{replicas!r} is not allowed; allowed: an integer >= 1")
+                raise LabError(source, f"{key}.replicas", f"{brief(replicas)} is not allowed; allowed: a whole "
+                               "number >= 1")
             items = resource.get("requires") or []
             for i, item in enumerate(items):
                 check_requires_item(item, source, f"{key}.requires[{i}]")

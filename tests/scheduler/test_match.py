@@ -147,7 +147,7 @@ def test_a_graph_without_edges(tmp_path):
     (jobspec(requires=[{"name": "go", "field": "version"}]),
      r"job\.yaml: resources\.app\.requires\[0\]: has neither match nor min/max"),
     (jobspec(requires=[{"name": "go", "field": "version", "min": 1.2}]),
-     r"requires\[0\]\.min: 1\.2 is not a string \(YAML read it as a number: quote it\)"),
+     r"requires\[0\]\.min: 1\.2 is not text \(YAML read it as a number: quote it\)"),
     (jobspec(requires=[{"name": "go", "field": "version", "min": "new"}]),
      r"requires\[0\]\.min: 'new' is not a version bound"),
 ])
@@ -205,7 +205,7 @@ def test_the_index_agrees_with_the_reference_on_a_varied_synthetic_lab():
 
 @pytest.mark.parametrize(("doc", "message"), [
     ({"version": 1, "resources": {"my job": {"type": "node"}}}, r"resources\.my job: 'my job' is not a name"),
-    (jobspec(replicas=0), r"resources\.app\.replicas: 0 is not allowed; allowed: an integer >= 1"),
+    (jobspec(replicas=0), r"resources\.app\.replicas: 0 is not allowed; allowed: a whole number >= 1"),
     ({"version": 1, "resources": {"app": {"type": "node", "replicas": "two"}}}, r"replicas: 'two' is not allowed"),
     ({"version": 1, "resources": {"app": "hello"}}, r"resources\.app: 'hello' is not a mapping"),
 ])
