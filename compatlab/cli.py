@@ -445,7 +445,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with a usage error said in one ``compatlab: error:`` line (exit 2), not usage plus error."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"compatlab: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+        self.exit(2, f"compatlab: error: {' '.join(message.split())}; allowed: what {self.prog} --help lists\n")
 
 
 def parser() -> argparse.ArgumentParser:

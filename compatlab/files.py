@@ -316,8 +316,10 @@ def _check_ours(out: Path, what: str) -> None:
         return
     marker = _marker(out)
     if marker is None:
-        raise NotOurs(f"{out} is not empty and was not written by compatlab; allowed: a new or empty directory, or "
-                      f"one compatlab {_command(what)} wrote")
+        held_names = sorted(p.name for p in out.iterdir())
+        raise NotOurs(f"{out} is not empty (it holds {', '.join(held_names[:3])}{', ...' * (len(held_names) > 3)}) "
+                      f"and was not written by compatlab; allowed: a new or empty directory, or one compatlab "
+                      f"{_command(what)} wrote")
     if _command(marker) != _command(what):
         # A run holds credentials rainbow never gives again: never replace one with a report or a simulation.
         raise NotOurs(f"{out} holds the output of compatlab {_command(marker)}, not of compatlab {_command(what)}; "

@@ -44,19 +44,17 @@ FLOW_DEPTH = 10 * MAX_DEPTH  # nested [ { before parsing at all; the exact limit
 class _Loader(yaml.CSafeLoader):
     """libyaml's safe loader reading plain scalars as YAML 1.2 does, refusing a mapping key given twice.
 
-    Pulumi reads stack files as YAML 1.2 (Go's yaml.v3), where ``yes``/``on`` are text,
-    ``1:30`` is text (not 90, YAML 1.1's base 60), ``017`` is 17 and ``3_0`` is text; and
-    the merge key ``<<`` does not exist. Reading them as PyYAML's YAML 1.1 would give
-    compatlab another lab than the one Pulumi declares.
+    Pulumi reads stack files with Go's yaml.v3, which resolves plain scalars as YAML 1.2
+    does: ``yes``/``on`` are text, ``1:30`` is text (not 90, YAML 1.1's base 60), ``017``
+    is 17 and ``3_0`` is text. Reading them as PyYAML's YAML 1.1 would give compatlab
+    another lab than the one Pulumi declares. Like yaml.v3, the merge key ``<<`` is read.
     """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                raise yaml.constructor.ConstructorError(
-                    None, None, "the merge key << is not read by Pulumi (YAML 1.2 has none); allowed: the keys "
-                    "written out", key_node.start_mark)
+                continue  # flatten_mapping merges it below; the keys written beside it win, as in yaml.v3
             key = self.construct_object(key_node, deep=deep)
             try:
                 hash(key)
@@ -103,9 +101,9 @@ def read_bytes(path: Path, limit: int, what: str) -> bytes:
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise LabError(path, "", "does not exist") from None
+        raise LabError(path, "", f"does not exist; allowed: {what}") from None
     except OSError as err:
-        raise LabError(path, "", f"cannot read: {err.strerror}") from None
+        raise LabError(path, "", f"cannot read: {err.strerror}; allowed: {what} you can read") from None
     if not stat.S_ISREG(info.st_mode):
         kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, device or socket)"
         raise LabError(path, "", f"is {kind}; allowed: {what}")
@@ -115,7 +113,7 @@ def read_bytes(path: Path, limit: int, what: str) -> bytes:
         with open(path, "rb") as handle:
             data = handle.read(limit + 1)
     except OSError as err:
-        raise LabError(path, "", f"cannot read: {err.strerror}") from None
+        raise LabError(path, "", f"cannot read: {err.strerror}; allowed: {what} you can read") from None
     if len(data) > limit:  # it grew while we read
         raise LabError(path, "", f"is over {limit:,} bytes; allowed: at most {limit:,} for {what}")
     return data
@@ -217,8 +215,20 @@ def parse_json(data: bytes, source: str | Path) -> Any:
         line = data[: err.pos].count(b"\n") + 1 if isinstance(err.pos, int) else "?"
         raise LabError(source, f"line {line}", f"not valid JSON: {err.msg}; allowed: a JSON document (RFC 8259)") \
             from None
-    check_shape(doc, source, aliases=False)
+    _check_json_depth(doc, source)
     return doc
+
+
+def _check_json_depth(doc: Any, source: str | Path) -> None:
+    """Refuse JSON nested deeper than ``MAX_DEPTH``. Only the depth: JSON has no aliases, so its values are
+    bounded by its bytes, and orjson refuses NaN and overflowing numbers itself. Visits containers only."""
+    stack = [(doc, 0)] if type(doc) is dict or type(doc) is list else []
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise LabError(source, "", f"nests deeper than {MAX_DEPTH} levels; allowed: at most {MAX_DEPTH}")
+        stack.extend((child, depth + 1) for child in (value.values() if type(value) is dict else value)
+                     if type(child) is dict or type(child) is list)
 
 
 def load_yaml(path: Path, limit: int = MAX_YAML_BYTES) -> Any:

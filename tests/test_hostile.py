@@ -411,16 +411,23 @@ def test_force_never_removes_a_file_the_user_put_in_a_run(tmp_path, capsys):
     assert (out / "analysis.ipynb").read_text() == "{}"
 
 
-def test_ctrl_c_at_startup_is_one_line_and_exit_130(tmp_path):
-    # The guard is in place before the CLI's imports: a Ctrl-C at any instant of them ends in one line.
-    for delay in (0.05, 0.15, 0.3):
-        proc = subprocess.Popen([*CLI, "cost", "--stack", "dev"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                text=True)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
-        assert "Traceback" not in err, (delay, err)
-        assert proc.returncode in (0, 130, -signal.SIGINT), (delay, proc.returncode)
+def test_ctrl_c_while_the_cli_is_imported_is_one_line_and_exit_130(capsys, monkeypatch):
+    # The guard is in place before the CLI's imports (about 0.4 s of a start): a Ctrl-C that lands in
+    # them ends in one line. Injected at the import itself, so the test does not race the clock.
+    import builtins
+
+    import compatlab.__main__ as entry_point
+
+    real_import = builtins.__import__
+
+    def interrupted(name, *args, **kwargs):
+        if name == "compatlab.cli":
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    assert entry_point.entry() == 130
+    assert capsys.readouterr().err == "compatlab: interrupted\n"
 
 
 @pytest.mark.parametrize(("text", "value"), [
@@ -439,12 +446,24 @@ def test_yaml_1_1_spellings_are_refused_where_a_number_or_bool_is_asked(tmp_path
     assert "'yes' is not true or false" in one_line(capsys, ["cost", "--stack", str(path)])
 
 
-def test_a_merge_key_says_pulumi_does_not_read_it(tmp_path, capsys):
-    from compatlab.errors import LabError
+def test_a_merge_key_is_read_as_pulumi_reads_it_and_the_keys_beside_it_win():
     from compatlab.inputs import parse_yaml
 
-    with pytest.raises(LabError, match=r"line 3: not valid YAML: the merge key << is not read by Pulumi"):
-        parse_yaml(b"a: &x {b: 1}\nc:\n  <<: *x\n", "x.yaml")
+    doc = parse_yaml(b"a: &x {b: 1, c: 2}\nd:\n  <<: *x\n  c: 3\n", "x.yaml")
+    assert doc["d"] == {"b": 1, "c": 3}
+
+
+def test_a_stack_file_with_a_merge_key_gives_the_same_lab(tmp_path, capsys):
+    assert main(["cost", "--stack", "dev", "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    text = dev_text().replace("    - name: amd\n", "    - &amd\n      name: amd\n", 1)
+    text = text.replace("    - name: arm\n      arch: arm64\n      machineType: t2a-standard-2\n      nodeCount: 2\n"
+                        "      diskSizeGb: 30\n      spot: true\n",
+                        "    - <<: *amd\n      name: arm\n      arch: arm64\n      machineType: t2a-standard-2\n", 1)
+    assert "<<: *amd" in text
+    assert main(["cost", "--stack", str(stack_with(tmp_path, text=text)), "--json"]) == 0
+    merged = json.loads(capsys.readouterr().out)
+    assert {**merged, "stack": "dev", "source": None} == {**plain, "source": None} and merged["stack"] == "x"
 
 
 @pytest.mark.parametrize("char", ["\x00", "\x1b"])
@@ -456,7 +475,7 @@ def test_a_control_character_in_yaml_names_its_line(char):
         parse_yaml(f"a: 1\nb: 2\nc: x{char}\n".encode(), "x.yaml")
 
 
-@pytest.mark.parametrize("zone", ["7", "[us-central1-a]"])
+@pytest.mark.parametrize("zone", ["7", "[us-central1-a]", "null"])
 def test_a_zone_that_is_not_text_is_refused(tmp_path, capsys, zone):
     path = stack_with(tmp_path, text=dev_text() + f"  gcp:zone: {zone}\n")
     assert "gcp:zone:" in one_line(capsys, ["cost", "--stack", str(path)])

@@ -108,7 +108,8 @@ def read_record(path: Path) -> ResultRecord:
     except OSError as err:
         raise LabError(path, "", f"cannot read: {err.strerror}") from None
     except (ValueError, TypeError, KeyError) as err:
-        raise LabError(path, "", f"is not a compatlab result record ({type(err).__name__}: {err})") from None
+        raise LabError(path, "", f"is not a compatlab result record ({type(err).__name__}: {err}); allowed: "
+                       "records receive or collect wrote, nothing else in --results") from None
 
 
 def read_records(results: Path) -> list[ResultRecord]:

@@ -148,7 +148,8 @@ def bound_state(state_dir: Path, scheduler: Scheduler) -> RunState:
     """The state of an earlier ``register`` in ``state_dir``, checked to belong to ``scheduler``."""
     state = load_state(state_dir)
     if state is None:
-        raise LabError(state_dir, "state.json", "is missing; run compatlab register with this --state first")
+        raise LabError(state_dir, "state.json", "is missing; allowed: the --state of an earlier compatlab "
+                       "register (run it first)")
     if state.scheduler != scheduler.endpoint:
         raise LabError(state.path, "scheduler", f"this state belongs to {state.scheduler!r}, not "
                        f"{scheduler.endpoint!r}; allowed: the --state directory used to register with it")

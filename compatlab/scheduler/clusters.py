@@ -84,7 +84,8 @@ def build_cluster(name: str, nodes: dict, subsystems: Mapping[str, dict], source
             if edge["source"] not in meta:
                 # rainbow refuses such a registration: the edge links nothing it knows.
                 raise LabError(f"{source}/{subsystem}{SUFFIX}", f"graph.edges[{i}].source",
-                               f"{edge['source']!r} is neither a vertex of this subsystem nor of nodes.json")
+                               f"{brief(edge['source'])} is neither a vertex of this subsystem nor of nodes.json; "
+                               "allowed: an id under either's graph.nodes")
             linked[edge["source"]][subsystem].append(features[edge["target"]].get("metadata", {}))
 
     # Only what hangs off the cluster vertex "0" by contains edges is searched.

@@ -132,8 +132,8 @@ class RainbowScheduler:
     def register(self, cluster: str, nodes: bytes) -> Registration:
         """``Register`` with the scheduler secret; REGISTER_EXISTS comes back as ``existed`` with no credentials."""
         if not self._secret:
-            raise LabError("COMPATLAB_RAINBOW_SECRET", "", "is not set and no --secret-file was given; registering "
-                           "needs rainbow's scheduler secret (stack output rainbowSecret)")
+            raise LabError("COMPATLAB_RAINBOW_SECRET", "", "is not set and no --secret-file was given; allowed: "
+                           "rainbow's scheduler secret (stack output rainbowSecret) in --secret-file or that variable")
         request = rainbow_pb2.RegisterRequest(name=cluster, secret=self._secret, nodes=nodes.decode())
         answer = self._call(self._rainbow.Register, request, "registering", cluster, idempotent=False)
         status = rainbow_pb2.RegisterResponse.ResultType
