@@ -1,21 +1,41 @@
 """``python -m compatlab`` and the ``compatlab`` command: ``compatlab.cli.main`` behind a Ctrl-C guard.
 
-The guard sits here, before the CLI and its libraries are imported (about 0.4 s), so
-that a Ctrl-C at any instant ends with one line and exit 130, never a traceback.
+The guard is set before the CLI and its libraries are imported (about 0.4 s): a Ctrl-C
+while they load is held until they have loaded (an interrupt inside an import can be
+swallowed by a library or surface as another error), then ends the command with one
+line and exit 130. Only a Ctrl-C in Python's own start, before this module runs, is
+Python's to report.
 """
 
+import signal
 import sys
+
+
+def _interrupted() -> int:
+    print("compatlab: interrupted", file=sys.stderr)
+    return 130
 
 
 def entry() -> int:
     """Run ``compatlab.cli.main`` on ``sys.argv[1:]``; 130 and one line on Ctrl-C, whenever it comes."""
+    held: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, _frame: held.append(signum))
+    except ValueError:  # not the main thread (an embedding program): nothing to hold
+        previous = None
     try:
         from compatlab.cli import main
-
+    except KeyboardInterrupt:
+        return _interrupted()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if held:
+        return _interrupted()
+    try:
         return main()
     except KeyboardInterrupt:
-        print("compatlab: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from compatlab.scheduler.match import explain
 from compatlab.scheduler.request import read_request
 
 from . import __version__
-from .errors import LabError
+from .errors import LabError, printable
 from .files import NotOurs, replace_tree
 from .inputs import load_yaml
 
@@ -101,11 +101,18 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Console(Console):
+    """rich's console, leaving a closed pipe to ``main`` (exit 141) instead of exiting 1 itself."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
+
+
 def _console() -> Console:
     # Off a terminal (CI, pipes) rich would wrap at 80 columns; tables read better wider.
     # markup off: names and values are the user's ("[bold]c1" is a cluster name, not a style).
-    probe = Console(markup=False, highlight=False)
-    return probe if probe.is_terminal else Console(width=160, markup=False, highlight=False)
+    probe = _Console(markup=False, highlight=False)
+    return probe if probe.is_terminal else _Console(width=160, markup=False, highlight=False)
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -240,7 +247,8 @@ def _receive(args: argparse.Namespace) -> int:
 
     check_cluster(args.cluster)
     secret_file = Path(args.cluster_secret_file) if args.cluster_secret_file else None
-    if secret_file is not None and not secret_file.exists() and secret_file.parent.is_dir():
+    if secret_file is not None and not secret_file.exists() and not secret_file.is_symlink() and \
+            secret_file.parent.is_dir():
         raise LabError(secret_file, "", "does not exist: this cluster is not registered yet; allowed: compatlab "
                        "register --write-secrets on your machine, then wait about a minute for the Secret to reach "
                        "the pod")
@@ -570,7 +578,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             _clear_notice()
     except (LabError, NotOurs, Denied) as err:
-        print(f"compatlab: error: {err}", file=sys.stderr)
+        print(f"compatlab: error: {printable(str(err))}", file=sys.stderr)
         return 2
     except SchedulerError as err:  # unavailable, or refused for a reason of its own
         print(f"compatlab: error: {err}", file=sys.stderr)

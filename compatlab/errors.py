@@ -20,13 +20,19 @@ class LabError(Exception):
         where = f"{self.source}: {self.key}" if self.key else self.source
         # Keep the message on one line, and readable, whatever the problem text holds; a control character in a
         # path (a directory named with an escape sequence) is shown escaped, never sent to the terminal.
-        text = " ".join(f"{where}: {self.problem}".split()).translate(_ESCAPED)
+        text = printable(" ".join(f"{where}: {self.problem}".split()))
         return text if len(text) <= MAX_LINE else text[: MAX_LINE - 3] + "..."
 
 
 MAX_LINE = 500  # characters of an error line
 _ESCAPED = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)]}
 MAX_VALUE = 60  # characters of a quoted value in it
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal and for UTF-8: control characters as ``\\x1b``, bytes of a name that were
+    not UTF-8 (lone surrogates, as Python keeps them) as ``\\udcff``."""
+    return text.translate(_ESCAPED).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def brief(value: object, limit: int = MAX_VALUE) -> str:

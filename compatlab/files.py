@@ -220,15 +220,29 @@ def _digest(path: Path) -> str | None:
 
 
 def _foreign(out: Path, listed: dict[str, str]) -> list[str]:
-    """Files under ``out`` that are not exactly what compatlab wrote: added, or changed since (by their digest)."""
+    """Paths under ``out`` that are not exactly what compatlab wrote: files added or changed since (by their
+    digest), and directories that hold none of its files (an empty folder of yours)."""
+    folders = {parent.as_posix() for rel in listed for parent in Path(rel).parents}
     theirs = []
     for path in sorted(out.rglob("*")):
         rel = path.relative_to(out).as_posix()
-        if rel == MARKER or (path.is_dir() and not path.is_symlink()):
+        if rel == MARKER:
             continue
-        if path.is_symlink() or not path.is_file() or listed.get(rel) != _digest(path):
+        if path.is_dir() and not path.is_symlink():
+            if rel not in folders:
+                theirs.append(rel + "/")
+        elif path.is_symlink() or not path.is_file() or listed.get(rel) != _digest(path):
             theirs.append(rel)
     return theirs
+
+
+def foreign_files(directory: Path) -> list[str]:
+    """What under ``directory`` compatlab did not write there, or changed since (relative paths, sorted);
+    every file when its marker is missing or keeps no digests. ``[]`` for a missing directory. Raises nothing."""
+    if not directory.is_dir():
+        return []
+    listed = _written(_marker(directory) or "")
+    return _foreign(directory, listed or {})
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -44,11 +44,39 @@ FLOW_DEPTH = 10 * MAX_DEPTH  # nested [ { before parsing at all; the exact limit
 class _Loader(yaml.CSafeLoader):
     """libyaml's safe loader reading plain scalars as YAML 1.2 does, refusing a mapping key given twice.
 
-    Pulumi reads stack files with Go's yaml.v3, which resolves plain scalars as YAML 1.2
-    does: ``yes``/``on`` are text, ``1:30`` is text (not 90, YAML 1.1's base 60), ``017``
-    is 17 and ``3_0`` is text. Reading them as PyYAML's YAML 1.1 would give compatlab
-    another lab than the one Pulumi declares. Like yaml.v3, the merge key ``<<`` is read.
+    Pulumi reads stack files with Go's yaml.v3, which resolves most plain scalars as
+    YAML 1.2 does: ``yes``/``on`` are text, ``1:30`` is text (not 90, YAML 1.1's base 60).
+    Where yaml.v3 keeps YAML 1.1's reading against 1.2's (``0100`` is 64 to it, 100 to
+    1.2; ``3_0`` and ``0b11`` are numbers to it, text to 1.2), compatlab refuses the
+    value rather than guess (go-yaml v3 ``resolve.go``). Like yaml.v3, the merge key
+    ``<<`` is read. A value an explicit tag cannot read (``!!int ""``, ``!!bool maybe``)
+    is a ``ConstructorError`` naming its line, never a Python error.
     """
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError) as err:
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            shown = brief(node.value) if isinstance(node, yaml.ScalarNode) else "this value"
+            allowed = "numbers of at most 4300 digits" if "digits" in str(err) else _READABLE.get(kind, kind)
+            raise yaml.constructor.ConstructorError(None, None, f"{shown} cannot be read as {kind}; allowed: "
+                                                    f"{allowed}", node.start_mark) from None
+
+    def construct_ambiguous(self, node: yaml.ScalarNode) -> None:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value} is a number to Pulumi's YAML reader (Go yaml.v3 reads 0100 as octal 64 "
+            "and drops _) but not to YAML 1.2; allowed: a plain number such as 100, 0o144 for octal, or quotes "
+            "for text", node.start_mark)
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        # PyYAML would read "1:30" as base 60 and drop "_"; neither is YAML 1.2 nor Go's reading.
+        text = str(self.construct_scalar(node))
+        if ":" in text or "_" in text:
+            raise ValueError(text)
+        return float(super().construct_yaml_float(node))
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
@@ -70,14 +98,16 @@ class _Loader(yaml.CSafeLoader):
 
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        # YAML 1.2 core schema: decimal (leading zeros too), 0o octal, 0x hex; the resolver admits nothing else.
+        # YAML 1.2 core schema: decimal, 0o octal, 0x hex (ambiguous spellings never reach here untagged).
         text = str(self.construct_scalar(node))
-        sign, digits = (-1, text[1:]) if text[0] == "-" else (1, text.lstrip("+"))
+        sign, digits = (-1, text[1:]) if text[:1] == "-" else (1, text.lstrip("+"))
         if digits[:2] in ("0x", "0o"):
             return sign * int(digits[2:], 16 if digits[1] == "x" else 8)
         return sign * int(digits, 10)
 
 
+_READABLE = {"int": "a whole number", "float": "a number", "bool": "true or false",
+             "timestamp": "a real date such as 2026-12-31, or quotes for text"}
 # The YAML 1.2 core schema's plain-scalar rules (yaml.org/spec/1.2.2, 10.3.2), in place of YAML 1.1's.
 _CORE_SCHEMA = [
     ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
@@ -90,10 +120,16 @@ _Loader.yaml_implicit_resolvers = {
             if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
     for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
 }
+# Numbers Go's yaml.v3 reads as YAML 1.1 does and YAML 1.2 does not: leading zeros, underscores, 0b binary.
+_Loader.add_implicit_resolver("tag:compatlab,2026:ambiguous-number",
+                              re.compile(r"^[-+]?(?:0[0-9_]+|[0-9][0-9]*_[0-9_]*(?:\.[0-9_]*)?|0b[01_]+)$"),
+                              list("-+0123456789"))
 for _tag, _pattern, _first in _CORE_SCHEMA:
     _Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+_Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_yaml_float)
+_Loader.add_constructor("tag:compatlab,2026:ambiguous-number", _Loader.construct_ambiguous)
 
 
 def read_bytes(path: Path, limit: int, what: str) -> bytes:
@@ -123,12 +159,13 @@ def check_shape(doc: Any, source: str | Path, aliases: bool = True) -> None:
     """Refuse a parsed document nested deeper than ``MAX_DEPTH``, expanding to over ``MAX_VALUES`` values, or
     holding a number that is not finite. Linear in the distinct values, whatever aliases share."""
     expanded: dict[int, int] = {}
-    # Iterative post-order walk: (value, depth, children pushed?)
-    stack: list[tuple[Any, int, bool]] = [(doc, 0, False)]
+    # Iterative post-order walk: (value, depth, children pushed?, where it is)
+    stack: list[tuple[Any, int, bool, tuple]] = [(doc, 0, False, ())]
     while stack:
-        value, depth, done = stack.pop()
+        value, depth, done, where = stack.pop()
         if isinstance(value, float) and not math.isfinite(value):
-            raise LabError(source, "", f"holds {value!r}; allowed: finite numbers")
+            shown = ".nan" if math.isnan(value) else ("-.inf" if value < 0 else ".inf")
+            raise LabError(source, key_path(where), f"{shown} is not a finite number; allowed: finite numbers")
         if not isinstance(value, dict | list):
             continue
         if depth > MAX_DEPTH:
@@ -144,8 +181,12 @@ def check_shape(doc: Any, source: str | Path, aliases: bool = True) -> None:
             continue
         if key in expanded:
             continue
-        stack.append((value, depth, True))
-        stack.extend((c, depth + 1, False) for c in children)
+        stack.append((value, depth, True, where))
+        if isinstance(value, dict):
+            stack.extend((c, depth + 1, False, (*where, k)) for k, c in value.items())
+            stack.extend((k, depth + 1, False, where) for k in value)
+        else:
+            stack.extend((c, depth + 1, False, (*where, i)) for i, c in enumerate(value))
 
 
 def _flow_depth(text: str) -> int:
@@ -182,7 +223,8 @@ def parse_yaml(data: bytes, source: str | Path) -> Any:
         where = f"line {mark.line + 1}" if mark else ""
         problem = getattr(err, "problem", None) or " ".join(str(err).split())
         allowed = "" if "allowed:" in problem else "; allowed: YAML 1.2 (yaml.org/spec/1.2.2)"
-        if mark and any(len(line) > 1024 for line in text.splitlines()[max(0, mark.line - 1): mark.line + 1]):
+        near = text.splitlines()[max(0, mark.line - 1): mark.line + 1] if mark else []
+        if "expected" in problem and any(len(line) > 1024 for line in near):
             allowed += " and keys of at most 1024 characters (YAML's limit on a key)"
         raise LabError(source, where, f"not valid YAML: {problem}{allowed}") from None
     except RecursionError:
@@ -287,6 +329,15 @@ _ALLOWED = {"string": "text (quoted where YAML would read a number, date or true
             "array": "a list", "boolean": "true or false", "null": "null"}
 
 
+def yaml_reading(value: Any) -> str:
+    """A hint for text that YAML read as something else: `` (YAML read it as a date: quote it)``, or ``""``."""
+    if type(value).__name__ in ("date", "datetime"):
+        return " (YAML read it as a date: quote it)"
+    if type(value) in _YAML_READS:
+        return f" (YAML read it as {_YAML_READS[type(value)]}: quote it)"
+    return ""
+
+
 def describe(error: jsonschema.ValidationError, yaml_source: bool = True) -> str:
     """Say what a JSON Schema error means and what is allowed, in words (one line), values cut short.
 
@@ -308,12 +359,8 @@ def describe(error: jsonschema.ValidationError, yaml_source: bool = True) -> str
         return f"unknown key {', '.join(map(brief, extra))}; allowed: {', '.join(allowed)}"
     if kind == "type":
         kinds = expected if isinstance(expected, list) else [expected]
-        hint = ""
-        if "string" in kinds and yaml_source and type(value).__name__ in ("date", "datetime"):
-            hint = " (YAML read it as a date: quote it)"
-        elif "string" in kinds and yaml_source and type(value) in _YAML_READS:
-            hint = f" (YAML read it as {_YAML_READS[type(value)]}: quote it)"
-        elif "integer" in kinds and isinstance(value, float):
+        hint = yaml_reading(value) if "string" in kinds and yaml_source else ""
+        if not hint and "integer" in kinds and isinstance(value, float):
             hint = " (too large to be exact)" if value.is_integer() and abs(value) >= 2**53 else \
                 " (write it without a decimal point)"
         allowed = " or ".join(_ALLOWED.get(k, k) if yaml_source else _a(k) for k in kinds)

@@ -171,7 +171,7 @@ def test_a_bad_value_names_the_file_the_key_and_what_is_allowed(tmp_path, capsys
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("config:\n  compatlab:budget: {maxHourlyUsd: .nan}\n", "holds nan; allowed: finite numbers"),
+    ("config:\n  compatlab:budget: {maxHourlyUsd: .nan}\n", "maxHourlyUsd: .nan is not a finite number"),
     ("config:\n  compatlab:expiry: 2026-12-31\n", "YAML read it as a date: quote it"),
     ("config:\n  compatlab:pools: []\n  compatlab:pools: []\n", "is given twice"),
     ("config:\n  1: x\n", "is not a config key this lab knows"),
@@ -411,33 +411,71 @@ def test_force_never_removes_a_file_the_user_put_in_a_run(tmp_path, capsys):
     assert (out / "analysis.ipynb").read_text() == "{}"
 
 
-def test_ctrl_c_while_the_cli_is_imported_is_one_line_and_exit_130(capsys, monkeypatch):
-    # The guard is in place before the CLI's imports (about 0.4 s of a start): a Ctrl-C that lands in
-    # them ends in one line. Injected at the import itself, so the test does not race the clock.
+@pytest.mark.parametrize("how", ["signal", "raised"])
+def test_ctrl_c_while_the_cli_is_imported_is_one_line_and_exit_130(capsys, monkeypatch, how):
+    # A Ctrl-C during the CLI's imports (about 0.4 s of a start) is held until they finish, then ends the
+    # command in one line: the real signal, and a KeyboardInterrupt an import let out. Injected at the
+    # import itself, so the test does not race the clock.
     import builtins
 
     import compatlab.__main__ as entry_point
 
     real_import = builtins.__import__
+    ran = []
 
     def interrupted(name, *args, **kwargs):
         if name == "compatlab.cli":
-            raise KeyboardInterrupt
+            if how == "raised":
+                raise KeyboardInterrupt
+            os.kill(os.getpid(), signal.SIGINT)
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", interrupted)
+    monkeypatch.setattr("compatlab.cli.main", lambda: ran.append(True) or 0)
     assert entry_point.entry() == 130
-    assert capsys.readouterr().err == "compatlab: interrupted\n"
+    assert capsys.readouterr().err == "compatlab: interrupted\n" and not ran
+    assert signal.getsignal(signal.SIGINT) is not None  # the handler before entry() is back
+
+
+@pytest.mark.parametrize("argv", [["cost", "--stack", "full"], ["cost", "--stack", "full", "--json"]])
+def test_a_closed_pipe_after_a_table_or_json_ends_with_141(argv):
+    done = subprocess.run(["bash", "-c", f"{' '.join(CLI + argv)} | true; echo ${{PIPESTATUS[0]}}"],
+                          capture_output=True, text=True)
+    assert done.stdout.strip() == "141" and done.stderr == "", done
 
 
 @pytest.mark.parametrize(("text", "value"), [
-    ("spot: yes", "yes"), ("spot: on", "on"), ("disk: 1:30", "1:30"), ("disk: 3_0", "3_0"), ("disk: 017", 17),
-    ("disk: 0o17", 15), ("disk: 0x1e", 30), ("spot: true", True), ("disk: 0b11", "0b11"),
+    ("spot: yes", "yes"), ("spot: on", "on"), ("disk: 1:30", "1:30"), ("disk: 0o17", 15), ("disk: 0x1e", 30),
+    ("spot: true", True), ("disk: 0", 0), ("disk: -0", 0), ("disk: +5", 5), ("disk: 1e3", 1000.0),
 ])
 def test_yaml_is_read_as_pulumi_reads_it_yaml_1_2(text, value):
     from compatlab.inputs import parse_yaml
 
     assert list(parse_yaml(text.encode(), "x.yaml").values()) == [value]
+
+
+@pytest.mark.parametrize("text", ["disk: 0100", "disk: 00", "disk: 3_0", "disk: 1_000.5", "disk: 0b11"])
+def test_numbers_go_yaml_v3_reads_unlike_yaml_1_2_are_refused_not_guessed(text):
+    # go-yaml v3 resolve.go: ParseInt(base 0) after dropping "_", so 0100 is 64 to Pulumi and 100 to YAML 1.2.
+    from compatlab.errors import LabError
+    from compatlab.inputs import parse_yaml
+
+    with pytest.raises(LabError, match=r"x.yaml: line 1: .* is a number to Pulumi's YAML reader .*; allowed: a plain "
+                       r"number"):
+        parse_yaml(text.encode(), "x.yaml")
+
+
+@pytest.mark.parametrize(("text", "allowed"), [
+    ("a: !!int ''", "a whole number"), ("a: !!bool maybe", "true or false"), ("a: !!bool ''", "true or false"),
+    ("a: !!timestamp x", "a real date"), ("a: 2026-13-45", "a real date"), ("a: !!float '1:30'", "a number"),
+    ("a: !!int abc", "a whole number"), ("a: !!int " + "9" * 5000, "numbers of at most 4300 digits"),
+])
+def test_a_value_its_tag_cannot_read_is_one_line_naming_the_line(text, allowed):
+    from compatlab.errors import LabError
+    from compatlab.inputs import parse_yaml
+
+    with pytest.raises(LabError, match=rf"x.yaml: line 2: .* cannot be read as \w+; allowed: {allowed}"):
+        parse_yaml(f"b: 1\n{text}\n".encode(), "x.yaml")
 
 
 def test_yaml_1_1_spellings_are_refused_where_a_number_or_bool_is_asked(tmp_path, capsys):
@@ -516,13 +554,16 @@ def test_a_repeated_contains_edge_is_refused_not_counted_twice(tmp_path, capsys)
                                                                    str(tmp_path / "j.yaml")])
 
 
-@pytest.mark.parametrize("name", ["evil\x1b[31m", "two\nlines"])
-def test_a_cluster_name_with_a_control_character_is_refused(tmp_path, capsys, name):
+@pytest.mark.parametrize(("name", "what"), [("evil\x1b[31m", "the control character U+001B"),
+                                            ("two\nlines", "the control character U+000A"),
+                                            ("rtl\u202egnp", "the format character U+202E"),
+                                            (os.fsdecode(b"a\xffb"), "a byte that is not UTF-8")])
+def test_a_cluster_name_that_cannot_be_shown_as_it_is_is_refused(tmp_path, capsys, name, what):
     root = tmp_path / "clusters"
     cluster_dir(root, name, [{"cores": 1}], {})
     (tmp_path / "j.yaml").write_text(yaml.safe_dump(jobspec()))
     err = one_line(capsys, ["match", "--clusters", str(root), str(tmp_path / "j.yaml")])
-    assert "holds a control character" in err and "\x1b" not in err
+    assert f"holds {what}" in err and "\x1b" not in err
 
 
 @pytest.mark.parametrize("kind", ["dir", "loop"])
@@ -624,3 +665,52 @@ def test_a_requires_item_names_what_is_missing_or_mistyped(tmp_path, capsys, ite
     cluster_dir(root, "c1", [{"cores": 1}], {})
     (tmp_path / "j.yaml").write_text(yaml.safe_dump(jobspec(requires=[item])))
     assert message in one_line(capsys, ["match", "--clusters", str(root), str(tmp_path / "j.yaml")])
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("just text\n", "'just text' is not a kubeconfig; allowed: a mapping"),
+    ("[" * 5000 + "]" * 5000 + "\n", "nests deeper than 64 levels"),
+    ("a: &a [" + ",".join(["x"] * 10) + "]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 10) + "]\n" for i in range(8)),
+     "expands to over 10,000,000 values"),
+    ("clusters:\n" + "".join(f"- name: c{i}\n  cluster: {{server: https://1.2.3.4}}\n" for i in range(1001)),
+     "clusters: has 1,001 entries; allowed: at most 1,000"),
+])
+def test_a_kubeconfig_gets_the_bounds_of_every_input(tmp_path, capsys, text, message):
+    # The Kubernetes client parses with PyYAML's unbounded loader and looks names up quadratically.
+    (tmp_path / "kc").write_text(text)
+    err = one_line(capsys, ["collect", "--stack", "dev", "--results", str(tmp_path / "r"), "--kubeconfig",
+                            str(tmp_path / "kc")])
+    assert message in err
+
+
+def test_a_ca_file_with_a_pem_header_but_no_certificate_is_refused_before_any_call(tmp_path, capsys):
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n")
+    (tmp_path / "s").write_text("secret\n")
+    err = one_line(capsys, ["register", "--stack", "dev", "--rainbow", "127.0.0.1:9", "--tls-ca",
+                            str(tmp_path / "ca.pem"), "--secret-file", str(tmp_path / "s"), "--state",
+                            str(tmp_path / "st")])
+    assert "ca.pem: is not a PEM certificate" in err
+
+
+def test_force_never_removes_a_file_of_yours_inside_a_run_or_an_edited_report(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["run", "--stack", "dev", "--embedded", "--repeats", "1", "--out", str(out), "--json"]) == 0
+    capsys.readouterr()
+    (out / "results" / "my-analysis.json").write_text("precious")
+    err = one_line(capsys, ["run", "--stack", "dev", "--embedded", "--out", str(out), "--force"])
+    assert "results/my-analysis.json" in err and (out / "results" / "my-analysis.json").exists()
+    (out / "results" / "my-analysis.json").unlink()
+    with open(out / "report" / "report.csv", "a") as handle:
+        handle.write("my note\n")
+    assert "report/report.csv" in one_line(capsys, ["run", "--stack", "dev", "--embedded", "--out", str(out),
+                                                    "--force"])
+
+
+def test_an_empty_folder_of_yours_in_an_output_is_not_removed(tmp_path, capsys):
+    out = tmp_path / "gen"
+    assert main(["generate", "--stack", "dev", "--out", str(out)]) == 0
+    (out / "mine").mkdir()
+    capsys.readouterr()
+    assert "mine/" in one_line(capsys, ["generate", "--stack", "dev", "--out", str(out)])
+    assert (out / "mine").is_dir()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from compatlab.errors import LabError
-from compatlab.files import MARKER, replace_tree, umask, write_file, written_by
+from compatlab.files import MARKER, foreign_files, replace_tree, umask, write_file, written_by
 from compatlab.formats.generate import generate
 from compatlab.inputs import read_bytes
 from compatlab.lab.model import Lab
@@ -246,6 +246,35 @@ class RunSummary:
     out: str
 
 
+# What compatlab run writes in each part of its directory; a file whose name is none of these is the user's.
+# write_file's temp files are ".<name>.<8 characters>" (tempfile.mkstemp).
+_RUN_FILES = {
+    "state": re.compile(r"\.?(state\.json|probe\.json|submissions\.jsonl|embedded\.jsonl|received-[a-z0-9-]+\.jsonl)"
+                        r"(\.[a-z0-9_]{8})?"),
+    "results": re.compile(r"\.?[0-9a-f]+\.[a-z0-9-]+\.[a-z0-9]+\.[0-9]+\.json(\.[a-z0-9_]{8})?"),
+}
+
+
+def foreign_in_run(out: Path) -> list[str]:
+    """Paths in a run directory ``out`` that compatlab run did not write (or, in ``report/``, changed since).
+
+    ``state/`` and ``results/`` hold only files named as the run names them;
+    ``report/`` is checked against its own marker's digests. Raises nothing.
+    """
+    staged = tuple(f".{e}." for e in RUN_ENTRIES)  # a kill may leave .report.new-* staging copies: ours too
+    theirs = []
+    for path in sorted(out.iterdir()):
+        name = path.name
+        if name in _RUN_FILES and path.is_dir() and not path.is_symlink():
+            theirs += [f"{name}/{p.name}" for p in sorted(path.iterdir())
+                       if p.is_dir() or p.is_symlink() or not _RUN_FILES[name].fullmatch(p.name)]
+        elif name == "report" and path.is_dir() and not path.is_symlink():
+            theirs += [f"report/{rel}" for rel in foreign_files(path)]
+        elif name != MARKER and not name.startswith(staged):
+            theirs.append(name)
+    return theirs
+
+
 def prepare_out(out: Path, resume: bool, force: bool) -> None:
     """Make ``out`` ready for a run: new, resumed (``resume``) or started again (``force``).
 
@@ -268,12 +297,10 @@ def prepare_out(out: Path, resume: bool, force: bool) -> None:
                        "empty directory, or one compatlab run wrote")
     if held and resume:
         return
-    staged = tuple(f".{e}." for e in RUN_ENTRIES)  # a kill may leave .report.new-* staging copies: ours too
-    theirs = sorted(p.name for p in out.iterdir() if p.name not in RUN_ENTRIES and not p.name.startswith(staged)) \
-        if held else []
+    theirs = foreign_in_run(out) if held else []
     if theirs:  # --force removes the run: never a notebook of yours with it
-        raise LabError(out, "", f"holds {', '.join(theirs[:3])}, which compatlab run did not write; allowed: move it "
-                       "elsewhere, then --force")
+        raise LabError(out, "", f"holds {', '.join(theirs[:3])}{' and more' * (len(theirs) > 3)}, which compatlab "
+                       "run did not write or which changed since; allowed: move it elsewhere, then --force")
     if held and not force:
         raise LabError(out, "", "holds an earlier run; allowed: --resume to finish it, --force to start again")
     # rainbow hands a cluster's credentials out once: a fresh run against the same rainbow keeps them

@@ -11,7 +11,7 @@ from typing import Any
 from jobspec.schema import jobspec_nextgen
 
 from compatlab.errors import LabError, brief, key_path
-from compatlab.inputs import check, check_with, strict_validator
+from compatlab.inputs import check, check_with, strict_validator, yaml_reading
 from compatlab.lab import semver
 from compatlab.lab.paths import SCHEMAS
 
@@ -85,7 +85,7 @@ def check_requires_item(item: object, source: str | Path, key: str) -> None:
         raise LabError(source, key, "has both match and min/max; allowed: one kind of test per item")
     for name in [n for n in ("match", *bounds) if n in item]:
         if not isinstance(item[name], str):
-            hint = " (YAML read it as a number: quote it)" if isinstance(item[name], int | float) else ""
+            hint = yaml_reading(item[name])
             raise LabError(source, f"{key}.{name}", f"{brief(item[name])} is not text{hint}; allowed: text such as "
                            "'1.20'")
     for name in bounds:

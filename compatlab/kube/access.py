@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from compatlab.errors import LabError
-from compatlab.inputs import read_bytes
+from compatlab.errors import LabError, brief
+from compatlab.inputs import parse_yaml, read_bytes
 
 from .minicluster import NAMESPACE, container_name, credentials_secret_name
 
@@ -48,7 +48,22 @@ class Pod:
     evicted: tuple[str, str] | None = None
 
 
-MAX_KUBECONFIG_BYTES = 16 << 20  # a kubeconfig with a few dozen clusters is tens of KB
+MAX_KUBECONFIG_BYTES = 1 << 20  # a kubeconfig with a few dozen clusters is tens of KB
+MAX_KUBECONFIG_ENTRIES = 1000  # clusters, contexts or users: the client looks names up in lists, quadratically
+
+
+def check_kubeconfig(path: Path) -> None:
+    """Refuse a kubeconfig file that is not a regular file of at most 1 MiB, bounded YAML, a mapping, with at
+    most ``MAX_KUBECONFIG_ENTRIES`` entries in each list. Raises ``LabError`` naming the file."""
+    allowed = "pulumi stack output --show-secrets kubeconfig > kubeconfig"
+    doc = parse_yaml(read_bytes(path, MAX_KUBECONFIG_BYTES, "a kubeconfig file"), path)
+    if not isinstance(doc, dict):
+        raise LabError(path, "", f"{brief(doc)} is not a kubeconfig; allowed: a mapping with clusters, contexts "
+                       f"and users, as {allowed} writes")
+    for key in ("clusters", "contexts", "users"):
+        entries = doc.get(key)
+        if isinstance(entries, list) and len(entries) > MAX_KUBECONFIG_ENTRIES:
+            raise LabError(path, key, f"has {len(entries):,} entries; allowed: at most {MAX_KUBECONFIG_ENTRIES:,}")
 
 
 def kubeconfig_paths(kubeconfig: str | None) -> list[Path]:
@@ -94,12 +109,14 @@ class KubeAccess:
         from kubernetes.config.config_exception import ConfigException
 
         where = kubeconfig or "$KUBECONFIG or ~/.kube/config"
-        # The client reads whatever it is given: a FIFO would hang it and /dev/zero fill memory.
+        # The client reads whatever it is given, with PyYAML's unbounded loader: a FIFO would hang it,
+        # /dev/zero fill memory, an alias bomb or deep nesting never end. Each file passes our reader first.
         for path in kubeconfig_paths(kubeconfig):
-            read_bytes(path, MAX_KUBECONFIG_BYTES, "a kubeconfig file")
+            check_kubeconfig(path)
         try:
             config.load_kube_config(config_file=kubeconfig)
-        except (ConfigException, OSError, TypeError, ValueError, yaml.YAMLError) as err:
+        except (ConfigException, OSError, TypeError, ValueError, AttributeError, KeyError, RecursionError,
+                yaml.YAMLError) as err:
             raise LabError(where, "", f"no usable kubeconfig ({' '.join(str(err).split())[:200]}); allowed: "
                            "pulumi stack output --show-secrets kubeconfig > kubeconfig") from None
         return cls(client.CoreV1Api())

@@ -8,7 +8,7 @@ vertex types, subsystem names and fields are whatever the files say.
 from __future__ import annotations
 
 import json
-import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +20,6 @@ from compatlab.formats.validate import check_graph
 from compatlab.inputs import load_json
 
 SUFFIX = "-subsystem.json"
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 Features = Mapping[str, tuple[Mapping[str, object], ...]]
 
 
@@ -137,6 +136,18 @@ def _reachable(children: dict[str, list[str]], meta: dict[str, Any], source: str
     return order
 
 
+def _unprintable(name: str) -> str | None:
+    """What in a directory name cannot be shown as it is: a control or format character, or a byte that is not
+    UTF-8 (Python keeps it as a lone surrogate); None when there is nothing."""
+    for char in name:
+        category = unicodedata.category(char)
+        if category == "Cs":
+            return "a byte that is not UTF-8"
+        if category in ("Cc", "Cf", "Zl", "Zp"):
+            return f"the {'control' if category == 'Cc' else 'format'} character U+{ord(char):04X}"
+    return None
+
+
 def read_cluster(directory: Path) -> Cluster:
     """Read one registration directory (``nodes.json`` plus ``*-subsystem.json``) into a ``Cluster``.
 
@@ -144,10 +155,12 @@ def read_cluster(directory: Path) -> Cluster:
     does not read, parse or pass ``check_graph``.
     """
     source = str(directory)
-    if CONTROL.search(directory.name):
-        # The name is printed in tables and sent to rainbow: an escape sequence in it would reach a terminal.
-        raise LabError(source, "", f"the cluster name {brief(directory.name)} holds a control character; allowed: "
-                       "printable text")
+    bad = _unprintable(directory.name)
+    if bad:
+        # The name is printed in tables and JSON and sent to rainbow: an escape sequence, a byte that is not
+        # UTF-8, or a right-to-left override in it would reach a terminal or make --json invalid.
+        raise LabError(source, "", f"the cluster name {brief(directory.name)} holds {bad}; allowed: printable "
+                       "UTF-8 text")
     nodes_file = directory / "nodes.json"
     if not nodes_file.exists() and not nodes_file.is_symlink():
         raise LabError(source, "nodes.json", "is missing; allowed: a cluster directory holding nodes.json (its "

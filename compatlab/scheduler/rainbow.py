@@ -19,6 +19,7 @@ job id 0 (the id arrives with ``ReceiveJobs``).
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,9 +71,11 @@ class Endpoint:
         if self.ca_file is None:
             return grpc.insecure_channel(self.host)
         ca = read_bytes(self.ca_file, MAX_CA_BYTES, "the stack output rainbowCaCertificate saved to a file")
-        if b"BEGIN CERTIFICATE" not in ca:
+        try:  # gRPC would log its refusal to stderr and then fail as "unavailable": check it here, in one line
+            ssl.create_default_context(cadata=ca.decode("ascii"))
+        except (ssl.SSLError, ValueError, UnicodeDecodeError):
             raise LabError(self.ca_file, "", "is not a PEM certificate; allowed: the stack output "
-                           "rainbowCaCertificate saved to a file")
+                           "rainbowCaCertificate saved to a file") from None
         options = [("grpc.ssl_target_name_override", self.tls_name or "rainbow")]
         return grpc.secure_channel(self.host, grpc.ssl_channel_credentials(root_certificates=ca), options=options)
 
