@@ -35,7 +35,9 @@ from .errors import LabError, brief, key_path
 
 # Limits, from what the experiment's real files need (each far below what would hurt):
 MAX_YAML_BYTES = 1 << 20  # a stack file, a workload or a jobspec: a few KB (rainbow takes at most 4 MiB a message)
-MAX_JSON_BYTES = 256 << 20  # a registration graph: rainbow-experiments' largest are tens of MB
+# A registration graph: real rainbow's server takes at most 4 MiB a message (grpc-go's default; its
+# pkg/server/server.go sets no other), so no graph it registered is larger; 16 times that leaves room.
+MAX_JSON_BYTES = 64 << 20
 MAX_DEPTH = 64  # jobspecs nest resources a handful of levels; graphs 4
 MAX_VALUES = 10_000_000  # values a document may expand to (a 100-cluster graph has a few hundred thousand)
 FLOW_DEPTH = 10 * MAX_DEPTH  # nested [ { before parsing at all; the exact limit is checked after
