@@ -116,3 +116,30 @@ def test_generate_into_an_earlier_output_drops_what_the_new_lab_no_longer_has(tm
     assert main(["generate", "--stack", str(smaller), "--out", str(out)]) == 0
     assert sorted(p.name for p in (out / "jobspecs" / "arch").iterdir()) == ["hwloc.flux.txt", "hwloc.yaml"]
     assert leftovers(out) == [p for p in leftovers(out) if p.startswith("Pulumi.")]
+
+
+def test_the_writability_probe_is_made_under_the_lock_so_another_writers_recovery_cannot_remove_it(out, monkeypatch):
+    # Found by the concurrent-generate test under load: the probe (named like a staging copy) was made before the
+    # lock, and another writer's _recover, holding the lock, removed it: "No such file or directory".
+    import fcntl
+    import tempfile
+
+    real_mkdtemp, raced = tempfile.mkdtemp, []
+
+    def mkdtemp(*args, **kwargs):
+        made = real_mkdtemp(*args, **kwargs)
+        other = os.open(out.parent, os.O_RDONLY | os.O_DIRECTORY)  # another writer's own lock description
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pass  # the caller holds the lock: no other writer can be recovering now
+        else:
+            raced.append(made)
+            files._recover(out)  # what that writer does first, under its lock
+        finally:
+            os.close(other)
+        return made
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    replace_tree(out, NEW, WHAT)
+    assert raced == [] and tree(out) == NEW and leftovers(out) == []
