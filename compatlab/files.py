@@ -294,6 +294,9 @@ def replace_tree(out: Path, files: dict[str, bytes], what: str) -> None:
     try:
         # Two compatlab commands writing the same --out take turns, so neither trips on the other's swap.
         fcntl.flock(lock, fcntl.LOCK_EX)
+        # Probed under the lock: the probe is named like a staging copy, which another writer's
+        # _recover (also under the lock) removes.
+        _probe(out)
         _recover(out)
         _check_ours(out, what)
         _swap_in(out, files, what)
@@ -313,12 +316,20 @@ def _parent(out: Path) -> Path:
         raise NotOurs(f"{out}: {ancestor} is a file, not a directory; allowed: a path under a directory")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise NotOurs(f"{out}: cannot write in {out.parent} ({err.strerror}); allowed: a directory you can "
+                      "write in") from None
+    return out.parent
+
+
+def _probe(out: Path) -> None:
+    """``NotOurs`` in words unless a directory can be made beside ``out`` (permissions alone do not say, as root)."""
+    try:
         probe = tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-")
     except OSError as err:
         raise NotOurs(f"{out}: cannot write in {out.parent} ({err.strerror}); allowed: a directory you can "
                       "write in") from None
     os.rmdir(probe)
-    return out.parent
 
 
 def _check_ours(out: Path, what: str) -> None:

@@ -8,9 +8,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
 
 from compatlab.lab.paths import STACKS
 from compatlab.lab.stack import load_lab
+
+# Property tests: the same examples on every run (CI reproduces what a developer saw), no example
+# database written into the checkout, and few enough examples that `make test` stays within its time.
+settings.register_profile("compatlab", max_examples=120, derandomize=True, database=None, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("compatlab")
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,9 @@ from pathlib import Path
 import pulumi
 import yaml
 
-from compatlab.lab.paths import REPO, STACKS
+from compatlab.lab.paths import STACKS
+
+REPO = Path(__file__).resolve().parents[1]  # the Pulumi program runs in place from the checkout
 
 
 @dataclass

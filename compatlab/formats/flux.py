@@ -8,7 +8,9 @@ executor makes (see ``EXECUTOR_CHANGES``).
 
 from __future__ import annotations
 
+import copy
 import shlex
+from functools import cache
 from typing import Any
 
 # What compatlab.experiment.flux.FluxExecutor adds to the transformer's line, and why.
@@ -21,17 +23,45 @@ EXECUTOR_CHANGES = (
 )
 
 
+# The jobspec package's name pattern backtracks exponentially on a long run of digits that then fails
+# ("000...0-x" takes seconds at 22 characters, doubling with each one). It admits exactly the non-empty
+# strings of these characters, so the library's schema is used with this linear pattern in its place.
+BACKTRACKING_NAME = "^([a-z]|[|]|&|[0-9]+)+$"
+LINEAR_NAME = "^[a-z|&0-9]+$"
+
+
+@cache
+def _linear_schema() -> dict[str, Any]:
+    """The jobspec package's nextgen schema with ``LINEAR_NAME`` for ``BACKTRACKING_NAME`` wherever it is a key."""
+    from jobspec.schema import jobspec_nextgen
+
+    def swap(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {(LINEAR_NAME if k == BACKTRACKING_NAME else k): swap(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [swap(v) for v in node]
+        return node
+
+    return swap(copy.deepcopy(jobspec_nextgen))
+
+
 def flux_commands(jobspec: dict[str, Any]) -> list[list[str]]:
     """The ``flux submit`` argv of each task (a list of lists of str), as the transformer writes them.
 
-    Raises ``ValueError`` for a jobspec the library refuses, or that has groups
-    (``flux batch`` needs a running Flux just to be written).
+    The library validates as it always does (its schema, a command or steps per task),
+    with its name pattern swapped for the linear one, so a received jobspec with a
+    long resource name cannot hang the receiver. Raises ``ValueError`` for a jobspec
+    the library refuses, or that has groups (``flux batch`` needs a running Flux just
+    to be written).
     """
     import jobspec.core as js
     from jobspec.transformer.flux.workload import FluxWorkload
 
     try:
-        steps = FluxWorkload().parse(js.Jobspec(jobspec))
+        spec = js.Jobspec(jobspec, validate=False)
+        spec.schema = _linear_schema()
+        spec.validate()
+        steps = FluxWorkload().parse(spec)
     except Exception as err:  # the library raises bare exceptions of several kinds
         raise ValueError(f"the jobspec library cannot read it: {err}") from None
     commands = []

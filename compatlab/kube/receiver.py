@@ -1,8 +1,9 @@
 """How ``compatlab receive`` reaches every MiniCluster: the package in a ConfigMap, credentials in a Secret.
 
 compatlab is not on PyPI and the MiniCluster images are built before a run, so
-the lab ships the core itself: a zip of ``compatlab/`` (code and catalogues) and
-the ``schemas/`` and ``jobspecs/`` it reads, as ``binaryData`` of one ConfigMap
+the lab ships the core itself: a zip of ``compatlab/`` (code and catalogues) with
+the schemas, workloads and stacks laid out as in the wheel (``compatlab/schemas/``,
+``compatlab/jobspecs/``, ``compatlab/stacks/``), as ``binaryData`` of one ConfigMap
 (well under Kubernetes' 1 MiB limit). Each MiniCluster mounts it and, before
 Flux starts, unpacks it beside the pinned receiver dependencies installed into
 the flux view's Python, and puts a ``compatlab`` command on PATH.
@@ -22,7 +23,7 @@ from functools import cache
 from pathlib import Path
 
 from compatlab.lab.model import Lab
-from compatlab.lab.paths import JOBSPECS, SCHEMAS
+from compatlab.lab.paths import JOBSPECS, SCHEMAS, STACKS
 
 from .labels import kube_labels
 
@@ -35,8 +36,10 @@ _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the zip's timestamps, so the bytes depend
 def _files() -> list[tuple[str, Path]]:
     found = [(f"compatlab/{p.relative_to(PACKAGE)}", p) for p in PACKAGE.rglob("*")
              if p.is_file() and "__pycache__" not in p.parts and p.suffix in (".py", ".yaml")]
-    found += [(f"schemas/{p.name}", p) for p in SCHEMAS.glob("*.json")]
-    found += [(f"jobspecs/{p.name}", p) for p in JOBSPECS.glob("*.yaml")]
+    # The data packages sit where the wheel puts them, so lab.paths finds them the same way there.
+    for package, directory in (("schemas", SCHEMAS), ("jobspecs", JOBSPECS), ("stacks", STACKS)):
+        found += [(f"compatlab/{package}/{p.name}", p) for p in directory.iterdir()
+                  if p.is_file() and p.suffix in (".py", ".json", ".yaml")]
     return sorted(found)
 
 

@@ -1,0 +1,1 @@
+"""The workloads, installed as the package ``compatlab.jobspecs`` (pyproject.toml maps this directory)."""

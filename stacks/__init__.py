@@ -1,0 +1,1 @@
+"""The example stacks, installed as the package ``compatlab.stacks`` (pyproject.toml maps this directory)."""

@@ -1,0 +1,61 @@
+"""Each cost total against an independent sum: the stack file and prices.yaml read here with yaml, not the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compatlab.cost import estimate
+from compatlab.lab.stack import load_lab
+
+REPO = Path(__file__).resolve().parents[1]
+PRICES = yaml.safe_load((REPO / "compatlab" / "data" / "prices.yaml").read_text())
+
+
+def _by_hand(stack: Path) -> dict[str, float]:
+    """USD per hour summed from the raw files: each node's machine and boot disk, plus the cluster fee once."""
+    pools = yaml.safe_load(stack.read_text())["config"]["compatlab:pools"]
+    totals = {"on_demand": PRICES["clusterFeeUsdPerHour"], "spot": PRICES["clusterFeeUsdPerHour"]}
+    totals["configured"] = totals["on_demand"]
+    for pool in pools:
+        machine = PRICES["machines"][pool["machineType"]]
+        # The model's defaults, restated: 50 GB disks, pd-standard (hyperdisk-balanced on C4A), spot unless said.
+        c4a = pool["machineType"].startswith("c4a")
+        disk_type = pool.get("diskType", "hyperdisk-balanced" if c4a else "pd-standard")
+        disk = pool.get("diskSizeGb", 50) * PRICES["disksUsdPerGbMonth"][disk_type] / 730
+        for _ in range(pool["nodeCount"]):
+            totals["on_demand"] += machine["onDemand"] + disk
+            totals["spot"] += machine["spot"] + disk
+            totals["configured"] += (machine["spot"] if pool.get("spot", True) else machine["onDemand"]) + disk
+    return totals
+
+
+@pytest.mark.parametrize("stack", ["dev", "full"])
+def test_each_total_equals_the_sum_of_its_machines_disks_and_the_cluster_fee(stack):
+    path = REPO / "stacks" / f"Pulumi.{stack}.yaml"
+    got, expected = estimate(load_lab(str(path))), _by_hand(path)
+    # Per-pool rounding to 4 decimals may move a total by half a unit of the 4th decimal per pool.
+    slack = 0.00005 * (len(got.pools) + 1)
+    assert got.on_demand_usd_per_hour == pytest.approx(expected["on_demand"], abs=slack)
+    assert got.spot_usd_per_hour == pytest.approx(expected["spot"], abs=slack)
+    assert got.configured_usd_per_hour == pytest.approx(expected["configured"], abs=slack)
+    # Each total holds the fee: without it the sum would be off by 0.10, far outside the slack.
+    assert PRICES["clusterFeeUsdPerHour"] > 10 * slack
+    # The stacks mix spot and on-demand pools, so the configured total is strictly between the other two.
+    assert got.spot_usd_per_hour < got.configured_usd_per_hour < got.on_demand_usd_per_hour
+
+
+def test_a_stack_of_one_priced_pool_costs_exactly_its_parts(stack_variant):
+    def one_pool(config):
+        config["pools"] = [{"name": "system", "arch": "amd64", "machineType": "e2-standard-4", "nodeCount": 3,
+                            "diskSizeGb": 50, "spot": False}]
+        config["miniclusters"] = [{"name": "rocky9-amd64", "base": "rocky-9", "arch": "amd64", "pool": "system",
+                                   "size": 2}]
+        config.pop("budget", None)
+
+    got = estimate(load_lab(str(stack_variant(one_pool, "dev"))))
+    # Worked out by hand: 3 x 0.134012 machines + 3 x 50 GB x 0.04 / 730 disks (0.008219) + the 0.10 fee.
+    assert got.on_demand_usd_per_hour == got.configured_usd_per_hour == 0.5103
+    assert got.spot_usd_per_hour == 0.2288  # 3 x 0.040204 + 0.008219 + 0.10
