@@ -12,6 +12,9 @@ import random
 import resource
 import sys
 import time
+from pathlib import Path
+
+import orjson
 
 from compatlab.scheduler.clusters import Cluster, build_cluster
 from compatlab.scheduler.index import Index
@@ -112,6 +115,61 @@ def synthetic_jobspec(i: int, rng: random.Random) -> dict:
     if requires:
         slot["requires"] = requires
     return {"version": 1, "resources": {"job": slot}, "tasks": [{"command": ["app", str(i)], "resources": "job"}]}
+
+
+def _version(rng: random.Random) -> str:
+    return f"{rng.randint(0, 5)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}"
+
+
+def write_reliabuild(root: Path, clusters: int = 100, subsystems: int = 220, jobspecs: int = 10_000,
+                     requires: int = 30, seed: int = 7) -> tuple[Path, Path]:
+    """Write a corpus shaped like rainbow-experiments' ``simulation-reliabuild``; (clusters dir, jobspecs dir).
+
+    Each cluster is a rack of 4 nodes of one socket of 2 cores (as there) and has one
+    subsystem per package (``pkg000`` ...), whose one ``package`` vertex carries a
+    ``version`` drawn from the package's 6 versions and is contained by every node. Each
+    jobspec asks for one node and ``requires`` ``{name: <package>, field: version, min[, max]}``
+    of ``requires`` packages. JSON is written by orjson, YAML as text (the writing is not timed).
+    """
+    rng = random.Random(seed)
+    packages = [f"pkg{i:03d}" for i in range(subsystems)]
+    versions = {p: sorted({_version(rng) for _ in range(6)}, key=lambda v: tuple(map(int, v.split("."))))
+                for p in packages}
+    cluster_root, jobspec_root = root / "clusters", root / "jobspecs"
+    for c in range(clusters):
+        d = cluster_root / f"cluster{c:03d}"
+        d.mkdir(parents=True)
+        vertices = {"0": _vertex("0", "cluster"), "1": _vertex("1", "rack")}
+        edges = [{"source": "0", "target": "1", "relation": "contains"}]
+        nodes = []
+        for n in range(4):
+            node, socket = str(2 + 4 * n), str(3 + 4 * n)
+            nodes.append(node)
+            vertices[node], vertices[socket] = _vertex(node, "node"), _vertex(socket, "socket")
+            edges += [{"source": "1", "target": node, "relation": "contains"},
+                      {"source": node, "target": socket, "relation": "contains"}]
+            for k in (4, 5):
+                core = str(k + 4 * n)
+                vertices[core] = _vertex(core, "core")
+                edges.append({"source": socket, "target": core, "relation": "contains"})
+        (d / "nodes.json").write_bytes(orjson.dumps({"graph": {"nodes": vertices, "edges": edges}}))
+        for p in packages:
+            graph = {"graph": {"nodes": {f"{p}0": _vertex(f"{p}0", p),
+                                         f"{p}1": _vertex(f"{p}1", "package", version=rng.choice(versions[p]))},
+                               "edges": [{"source": n, "target": f"{p}1", "relation": "contains"} for n in nodes]}}
+            (d / f"{p}-subsystem.json").write_bytes(orjson.dumps(graph))
+    jobspec_root.mkdir(parents=True)
+    for j in range(jobspecs):
+        lines = ["version: 1", "resources:", "  spec:", "    type: node", "    replicas: 1", "    with:",
+                 "    - type: core", "      count: 1", "    requires:"]
+        for p in rng.sample(packages, requires):
+            low, high = sorted(rng.sample(range(len(versions[p])), 2))
+            lines += [f"    - name: {p}", "      field: version", f'      min: "{versions[p][low]}"']
+            if rng.random() < 0.5:
+                lines.append(f'      max: "{versions[p][high]}"')
+        lines += ["tasks:", "- command: [spack, install, app]", "  resources: spec", ""]
+        (jobspec_root / f"spec{j:05d}.yaml").write_text("\n".join(lines))
+    return cluster_root, jobspec_root
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ is then a few array operations over all clusters together.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -41,6 +42,8 @@ class Index:
         cluster_of, multiplicity, kinds = [], [], []
         counts: dict[str, list[tuple[int, int]]] = defaultdict(list)
         values: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        edges: dict[str, list[int]] = defaultdict(list)  # subsystem -> rows linked to it
+        several: dict[str, list[int]] = defaultdict(list)  # subsystem -> rows linked to unlike features of it
         for ci, cluster in enumerate(clusters):
             groups: dict[tuple, list] = {}
             for vertex in cluster.vertices:
@@ -57,6 +60,9 @@ class Index:
                 for kind, size in vertex.counts.items():
                     counts[kind].append((row, size))
                 for subsystem, feats in vertex.features.items():
+                    edges[subsystem].append(row)
+                    if len({json.dumps(f, sort_keys=True, default=str) for f in feats}) > 1:
+                        several[subsystem].append(row)
                     for f in feats:
                         for field, value in f.items():
                             if isinstance(value, str):
@@ -73,6 +79,9 @@ class Index:
             col[list(idx)] = size
             self.count_cols[kind] = col
         self.values = {key: {v: np.asarray(r, dtype=np.int64) for v, r in by.items()} for key, by in values.items()}
+        self.edges = {sub: np.asarray(r, dtype=np.int64) for sub, r in edges.items()}
+        self.several = {sub: np.asarray(r, dtype=np.int64) for sub, r in several.items()}
+        self.kinds = kinds
         self._requirements: dict[Requirement, np.ndarray] = {}
         self._slots: dict[Slot, np.ndarray] = {}
 

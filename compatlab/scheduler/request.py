@@ -8,6 +8,8 @@ from pathlib import Path
 from compatlab.formats.validate import check_jobspec
 from compatlab.lab import semver
 
+from .rainbow_plan import Plan, read_plan
+
 
 @dataclass(frozen=True)
 class Requirement:
@@ -49,10 +51,14 @@ class Slot:
 
 @dataclass(frozen=True)
 class Request:
-    """A jobspec as a scheduler reads it: ``source`` names the file, one ``Slot`` per named resource."""
+    """A jobspec as a scheduler reads it: ``source`` names the file, one ``Slot`` per named resource.
+
+    ``rainbow`` is the same document as real rainbow reads it (``rainbow_plan``).
+    """
 
     source: str
     slots: tuple[Slot, ...]
+    rainbow: Plan | None = None
 
 
 def _counts(children: list[dict], factor: int, into: dict[str, int]) -> None:
@@ -63,11 +69,19 @@ def _counts(children: list[dict], factor: int, into: dict[str, int]) -> None:
         _counts(child.get("with") or [], n, into)
 
 
+_KNOWN: dict[Requirement, Requirement] = {}
+
+
+def _requirement(item: dict) -> Requirement:
+    # One object per distinct requirement: a corpus repeats each thousands of times (memory, pickling, hashing).
+    r = Requirement(item["name"], item["field"], item.get("match"), item.get("min"), item.get("max"))
+    if len(_KNOWN) > 1 << 18:
+        _KNOWN.clear()
+    return _KNOWN.setdefault(r, r)
+
+
 def _requires(resource: dict) -> list[Requirement]:
-    items = [
-        Requirement(i["name"], i["field"], i.get("match"), i.get("min"), i.get("max"))
-        for i in resource.get("requires") or []
-    ]
+    items = [_requirement(i) for i in resource.get("requires") or []]
     for child in resource.get("with") or []:
         items += _requires(child)
     return items
@@ -108,4 +122,4 @@ def read_request(doc: object, source: str | Path) -> Request:
     check_jobspec(doc, source)
     resources = list(doc["resources"].values())
     slotted = [r for r in resources if _find_slot(r) is not None]
-    return Request(str(source), tuple(_slot(r) for r in slotted or resources))
+    return Request(str(source), tuple(_slot(r) for r in slotted or resources), read_plan(doc))

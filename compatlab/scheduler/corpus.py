@@ -1,0 +1,100 @@
+"""A replay's inputs read fast: every cluster directory and jobspec file, split across the machine's cores.
+
+Reading is most of the work of a replay (about 0.3 ms per 30-requirement jobspec and
+20 ms per cluster of 220 subsystems, against microseconds of matching), and each file
+is read alone, so the files are cut into one contiguous share per core and read in
+forked processes, the parent reading the first share itself. Answers and errors are
+the ones a plain loop gives: results keep the files' order, and when several files are
+bad the first one in that order (clusters before jobspecs) is the one reported.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from compatlab.errors import LabError
+from compatlab.inputs import load_yaml
+
+from .clusters import Cluster, cluster_dirs, read_cluster
+from .request import Request, read_request
+
+JOBSPEC_SUFFIXES = (".yaml", ".yml", ".json")  # JSON is YAML: one reader for both
+SERIAL_BELOW = 64  # files: fewer are read in this process (a fork costs more than it saves)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Clusters (sorted by name) and one ``Request`` per jobspec path, in the paths' order."""
+
+    clusters: tuple[Cluster, ...]
+    requests: tuple[Request, ...]
+
+
+def jobspec_paths(directory: Path) -> list[Path]:
+    """Every jobspec file under ``directory`` (``.yaml``, ``.yml``, ``.json``, any depth, hidden ones skipped), sorted.
+
+    Raises ``LabError`` when ``directory`` is not a directory or holds none.
+    """
+    if not directory.is_dir():
+        raise LabError(directory, "", "is not a directory of jobspecs (nextgen YAML files)")
+    found = sorted(p for p in directory.rglob("*") if p.suffix in JOBSPEC_SUFFIXES and p.is_file()
+                   and not any(part.startswith(".") for part in p.relative_to(directory).parts))
+    if not found:
+        raise LabError(directory, "", f"holds no jobspecs; allowed: files ending in {', '.join(JOBSPEC_SUFFIXES)}")
+    return found
+
+
+def read_jobspec(path: str | Path) -> Request:
+    """One jobspec file as a ``Request``; ``LabError`` naming the file (as given) and the key."""
+    return read_request(load_yaml(Path(path)), str(path))
+
+
+def _read_share(task: tuple[list[Path], list[str]]) -> tuple[list[Cluster], list[Request], tuple | None]:
+    """Read one share: its clusters, its requests, and (is it a cluster's, source, key, problem) of a bad file."""
+    directories, jobspecs = task
+    clusters: list[Cluster] = []
+    requests: list[Request] = []
+    try:
+        clusters.extend(read_cluster(d) for d in directories)
+        requests.extend(read_jobspec(p) for p in jobspecs)
+    except LabError as err:  # a LabError pickles badly (three arguments): send its parts
+        return clusters, requests, (len(clusters) < len(directories), err.source, err.key, err.problem)
+    return clusters, requests, None
+
+
+def _shares(items: Sequence, n: int) -> list[list]:
+    size = -(-len(items) // n)
+    return [list(items[i * size:(i + 1) * size]) for i in range(n)]
+
+
+def workers() -> int:
+    """How many processes read: the cores this process may use (``sched_getaffinity``)."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def read_corpus(clusters: Path, jobspecs: Sequence[str | Path], processes: int | None = None) -> Corpus:
+    """Read a registration directory and jobspec files into a ``Corpus``, across ``processes`` (default: the cores).
+
+    Raises the ``LabError`` of the first bad file, clusters first, as reading them one
+    after the other would (``read_clusters``' errors for the directory itself included).
+    """
+    directories = cluster_dirs(clusters)
+    paths = [str(p) for p in jobspecs]
+    n = processes or workers()
+    if n == 1 or len(directories) + len(paths) < SERIAL_BELOW:
+        results = [_read_share((directories, paths))]
+    else:
+        tasks = list(zip(_shares(directories, n), _shares(paths, n), strict=True))
+        # fork: the children start with everything imported; nothing here holds a thread or a lock.
+        with multiprocessing.get_context("fork").Pool(n - 1) as pool:
+            pending = pool.map_async(_read_share, tasks[1:])
+            results = [_read_share(tasks[0]), *pending.get()]
+    errors = [e for _, _, e in results if e is not None]
+    if errors:  # shares are contiguous: the first cluster error, else the first jobspec error, is the first bad file
+        _, source, key, problem = min(errors, key=lambda e: not e[0])
+        raise LabError(source, key, problem)
+    return Corpus(tuple(c for share in results for c in share[0]), tuple(r for share in results for r in share[1]))
