@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import stat
 from collections.abc import Callable
@@ -73,24 +74,37 @@ class _Loader(yaml.CSafeLoader):
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
 
 
-def read_bytes(path: Path, limit: int, what: str) -> bytes:
-    """A regular file's bytes, at most ``limit`` of them. Raises ``LabError`` naming the file otherwise."""
+def read_bytes(path: Path | str, limit: int, what: str) -> bytes:
+    """A regular file's bytes, at most ``limit`` of them. Raises ``LabError`` naming the file otherwise.
+
+    One open and one fstat: a replay reads tens of thousands of files. O_NONBLOCK, so a
+    FIFO answers at once (and is then refused) instead of waiting for a writer.
+    """
     try:
-        info = path.stat()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise LabError(path, "", "does not exist") from None
     except OSError as err:
         raise LabError(path, "", f"cannot read: {err.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, device or socket)"
-        raise LabError(path, "", f"is {kind}; allowed: {what}")
-    if info.st_size > limit:
-        raise LabError(path, "", f"is {info.st_size:,} bytes; allowed: at most {limit:,} for {what}")
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, device or socket)"
+            raise LabError(path, "", f"is {kind}; allowed: {what}")
+        if info.st_size > limit:
+            raise LabError(path, "", f"is {info.st_size:,} bytes; allowed: at most {limit:,} for {what}")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
     except OSError as err:
         raise LabError(path, "", f"cannot read: {err.strerror}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
     if len(data) > limit:  # it grew while we read
         raise LabError(path, "", f"is over {limit:,} bytes; allowed: at most {limit:,} for {what}")
     return data
@@ -143,7 +157,7 @@ def _too_deep(doc: dict | list) -> bool:
     return False
 
 
-def check_tree_shape(doc: Any, source: str | Path, size: int) -> None:
+def check_tree_shape(doc: Any, source: str | Path, size: int, containers: int | None = None) -> None:
     """``check_shape`` for a document of ``size`` bytes whose values are all its own (no YAML alias shares one).
 
     Such a document holds at most ``size`` values, so only its depth needs a walk,
@@ -153,6 +167,8 @@ def check_tree_shape(doc: Any, source: str | Path, size: int) -> None:
     """
     if size > MAX_VALUES:
         check_shape(doc, source)
+    elif containers is not None and containers <= MAX_DEPTH:
+        return  # fewer containers than levels allowed (``containers``: an upper bound the caller counted)
     elif type(doc) in _CONTAINERS and _too_deep(doc):
         raise LabError(source, "", f"nests deeper than {MAX_DEPTH} levels; allowed: at most {MAX_DEPTH}")
 
@@ -171,32 +187,41 @@ _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 
 # Where YAML 1.1 (PyYAML) and 1.2 (yaml-rs) may read a plain scalar differently, or where only libyaml keeps our
 # guarantees (aliases: the expansion count; tags; several documents; list keys), the text goes to libyaml.
-# Conservative on purpose: a false alarm (x86_64 is one) costs a millisecond, a miss would change a value. The
-# text is reduced by one bytes.translate (separators to "|", digits 1-9 to "1") so that every risk is a literal
-# substring: a few dozen C-speed searches, where a regex tried at every character cost more than the parse.
-_ANYWHERE = (b"!", b"&", b"*", b"%", b"?", b"@", b"`", b"=", b"\t", b"<<", b"]:", b"}:", b"\n---", b"\n...")
-_TABLE = bytearray(range(256))
-for _c in b" \r\n,[]{}#":
-    _TABLE[_c] = ord("|")
-for _c in b"123456789":
-    _TABLE[_c] = ord("1")
-_REDUCE = bytes(_TABLE)
-_RISKS = (
-    b"1_", b"0_", b"1e", b"0e", b"1E", b"0E",  # 1_000; an exponent (1.1 reads 1e5 as a string, wants 1.0e+5)
-    b"1:1", b"1:0", b"0:1", b"0:0",  # sexagesimal 1:20
-    *(sign + b"0" + c for sign in (b"|", b"-", b"+") for c in (b"0", b"1", b"_", b"b", b"o", b"x", b"B", b"O", b"X")),
-    b"-.1", b"-.0", b"+.1", b"+.0",  # -.5 (1.1 reads a string)
-    b"11-1", b"10-1", b"01-1", b"00-1", b"11-0", b"10-0", b"01-0", b"00-0",  # dates 2024-01-02
-    b"|yes|", b"|no|", b"|on|", b"|off|", b"|yes:", b"|no:", b"|on:", b"|off:", b".inf", b".nan",  # lowered
-)
+# Conservative on purpose: a false alarm (x86_64 is one) costs a millisecond, a miss would change a value. Each
+# check runs on a copy of the text reduced by one bytes.translate, where every risk becomes a literal substring:
+# some twenty C-speed searches, where a regex tried at every character cost more than the parse it saves.
+
+
+def _table(*pairs: tuple[bytes, bytes]) -> bytes:
+    table = bytearray(range(256))
+    for upper in range(ord("A"), ord("Z") + 1):
+        table[upper] = upper + 32  # lowered: Yes, NO, .NaN, 1E5 are risks too
+    for chars, to in pairs:
+        for c in chars:
+            table[c] = to[0]
+    return bytes(table)
+
+
+_SEPARATORS = b" \r\n,[]{}#"
+_SYNTAX = _table((b"!&*%?@`=\t<", b"!"), (b"}", b"]"))  # tags, anchors, aliases, directives, complex keys, merges
+_SYNTAX_RISKS = (b"!", b"]:", b"\n---", b"\n...")  # ... a list key, several documents
+_NUMBERS = _table((_SEPARATORS, b"|"), (b"0123456789", b"1"))
+_NUMBER_RISKS = (
+    b"1_", b"1e", b"1:1", b"1111-1", b"-.1", b"+.1", b".inf", b".nan",  # 1_000, 1e5, 1:20, dates, -.5, inf, nan
+    b"|yes|", b"|yes:", b"|no|", b"|no:", b"|on|", b"|on:", b"|off|", b"|off:")  # YAML 1.1 booleans
+_ZEROS = _table((_SEPARATORS + b"+-", b"|"), (b"123456789_box", b"1"))
+_ZERO_RISKS = (b"|01", b"|00")  # octal 010, binary 0b1, 0o10, hex 0x1F, 0_1: a token starting 0 and a digit or letter
 
 
 def _yaml_11_risk(data: bytes) -> bool:
     """Could YAML 1.1 and 1.2 read these bytes differently, or need libyaml's guarantees? (True when unsure.)"""
-    if data.startswith((b"---", b"...")) or any(token in data for token in _ANYWHERE):
+    if data.startswith((b"---", b"...")):
         return True
-    reduced = (b"|" + data.translate(_REDUCE) + b"|").lower()
-    return any(risk in reduced for risk in _RISKS)
+    for table, risks in ((_SYNTAX, _SYNTAX_RISKS), (_NUMBERS, _NUMBER_RISKS), (_ZEROS, _ZERO_RISKS)):
+        reduced = b"|" + data.translate(table) + b"|"
+        if any(risk in reduced for risk in risks):
+            return True
+    return False
 
 
 def _fast_yaml(data: bytes) -> tuple[bool, Any]:
@@ -258,7 +283,9 @@ def parse_json(data: bytes, source: str | Path) -> Any:
         # orjson says where as a byte offset; people read lines.
         line = data[: err.pos].count(b"\n") + 1 if isinstance(err.pos, int) else "?"
         raise LabError(source, f"line {line}", f"not valid JSON: {err.msg}") from None
-    check_tree_shape(doc, source, len(data))  # orjson shares no values and refuses non-finite numbers
+    # orjson shares no values and refuses non-finite numbers; each container opens with { or [ (strings may hold
+    # more of them: an upper bound), so a small graph needs no walk at all.
+    check_tree_shape(doc, source, len(data), data.count(b"{") + data.count(b"["))
     return doc
 
 

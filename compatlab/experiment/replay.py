@@ -175,12 +175,12 @@ def replay(clusters: Sequence[Cluster], requests: Sequence[Request], names: Sequ
     cluster_names = [c.name for c in clusters]
     told = "file" if truth is not None else "full jobspec"
     if truth is None:
-        truth = np.stack([index.fits(r) for r in requests]) if requests else np.zeros((0, len(clusters)), bool)
+        truth = index.fits_all(requests)
     results, rows = [], []
     for number, level in enumerate(levels):
         leveled = [restrict(r, level.subsystems) for r in requests]
-        ours = np.stack([index.fits(r) for r in leveled]) if leveled else np.zeros_like(truth)
-        theirs = np.stack([rainbow.answers(r) for r in leveled]) if leveled else np.zeros(truth.shape, np.int8)
+        ours = truth if level.subsystems is None and told == "full jobspec" else index.fits_all(leveled)
+        theirs = rainbow.answers_all(leveled)
         exact = expected(ours, truth)
         may, sure = theirs >= 1, theirs == 1
         rainbow_exact, rainbow_sure = expected(may, truth), expected(sure, truth)

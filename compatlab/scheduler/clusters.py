@@ -8,6 +8,7 @@ vertex types, subsystem names and fields are whatever the files say.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -163,9 +164,8 @@ def read_cluster(directory: Path) -> Cluster:
     if not nodes_file.is_file():
         raise LabError(source, "nodes.json", "is missing; a cluster directory needs nodes.json (its dominant graph)")
     nodes = load_json(nodes_file, str(nodes_file))
-    subsystems = {
-        p.name[: -len(SUFFIX)]: load_json(p, str(p)) for p in sorted(directory.glob(f"*{SUFFIX}"))
-    }
+    names = sorted(e.name for e in os.scandir(directory) if e.name.endswith(SUFFIX))  # as glob, without pathlib
+    subsystems = {name[: -len(SUFFIX)]: load_json(directory / name, f"{directory}/{name}") for name in names}
     return build_cluster(directory.name, nodes, subsystems, source)
 
 

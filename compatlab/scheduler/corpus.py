@@ -20,7 +20,8 @@ from compatlab.errors import LabError
 from compatlab.inputs import load_yaml
 
 from .clusters import Cluster, cluster_dirs, read_cluster
-from .request import Request, read_request
+from .rainbow_plan import Plan, SlotNeeds, Test
+from .request import Request, Requirement, Slot, read_request
 
 JOBSPEC_SUFFIXES = (".yaml", ".yml", ".json")  # JSON is YAML: one reader for both
 SERIAL_BELOW = 64  # files: fewer are read in this process (a fork costs more than it saves)
@@ -51,6 +52,62 @@ def jobspec_paths(directory: Path) -> list[Path]:
 def read_jobspec(path: str | Path) -> Request:
     """One jobspec file as a ``Request``; ``LabError`` naming the file (as given) and the key."""
     return read_request(load_yaml(Path(path)), str(path))
+
+
+class _Packer:
+    """Requests as plain tuples and small integers, and back: what crosses between processes.
+
+    Pickling the request objects themselves cost more than reading the files (a
+    30-requirement request is a hundred objects, rebuilt one by one on loading); as
+    tuples, with each distinct requirement and test sent once and named by its index,
+    the same requests load some ten times faster.
+    """
+
+    def __init__(self) -> None:
+        self.requirements: dict[tuple, int] = {}
+        self.tests: dict[tuple, int] = {}
+
+    def _id(self, table: dict[tuple, int], key: tuple) -> int:
+        found = table.get(key)
+        if found is None:
+            found = table[key] = len(table)
+        return found
+
+    def pack(self, request: Request) -> tuple:
+        """One request as tuples (its requirements and tests as indexes into this packer's tables)."""
+        slots = tuple((s.type, s.replicas, s.counts,
+                       tuple(self._id(self.requirements, (r.subsystem, r.field, r.match, r.min, r.max))
+                             for r in s.requires)) for s in request.slots)
+        plan = request.rainbow
+        candidates = tuple(tuple((c.replicas, c.counts,
+                                  tuple((kind, sub, tuple(self._id(self.tests, (t.field, t.match, t.min, t.max))
+                                                          for t in tests)) for (kind, sub), tests in c.needs))
+                                 for c in labelled) for labelled in plan.slots)
+        return request.source, slots, plan.precheck, candidates
+
+    def tables(self) -> tuple[list[tuple], list[tuple]]:
+        """The distinct requirements and tests, in index order."""
+        return list(self.requirements), list(self.tests)
+
+
+def _unpack(tables: tuple[list[tuple], list[tuple]], packed: list[tuple]) -> list[Request]:
+    requirements = [Requirement(*key) for key in tables[0]]
+    tests = [Test(*key) for key in tables[1]]
+    return [Request(source, tuple(Slot(kind, replicas, counts, tuple(requirements[i] for i in ids))
+                                  for kind, replicas, counts, ids in slots),
+                    Plan(precheck, tuple(tuple(SlotNeeds(replicas, counts,
+                                                         tuple(((k, sub), tuple(tests[i] for i in ids))
+                                                               for k, sub, ids in needs))
+                                               for replicas, counts, needs in labelled) for labelled in candidates)))
+            for source, slots, precheck, candidates in packed]
+
+
+def _read_packed(task: tuple[list[Path], list[str]]) -> tuple:
+    """``_read_share`` in a child process, its requests packed (``_Packer``)."""
+    clusters, requests, error = _read_share(task)
+    packer = _Packer()
+    packed = [packer.pack(r) for r in requests]
+    return clusters, (packer.tables(), packed), error
 
 
 def _read_share(task: tuple[list[Path], list[str]]) -> tuple[list[Cluster], list[Request], tuple | None]:
@@ -91,8 +148,9 @@ def read_corpus(clusters: Path, jobspecs: Sequence[str | Path], processes: int |
         tasks = list(zip(_shares(directories, n), _shares(paths, n), strict=True))
         # fork: the children start with everything imported; nothing here holds a thread or a lock.
         with multiprocessing.get_context("fork").Pool(n - 1) as pool:
-            pending = pool.map_async(_read_share, tasks[1:])
-            results = [_read_share(tasks[0]), *pending.get()]
+            pending = pool.map_async(_read_packed, tasks[1:])
+            results = [_read_share(tasks[0])]
+            results += [(clusters, _unpack(*packed), error) for clusters, packed, error in pending.get()]
     errors = [e for _, _, e in results if e is not None]
     if errors:  # shares are contiguous: the first cluster error, else the first jobspec error, is the first bad file
         _, source, key, problem = min(errors, key=lambda e: not e[0])

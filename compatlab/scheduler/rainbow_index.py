@@ -24,8 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .clusters import Cluster
-from .index import Index
-from .rainbow_plan import Plan
+from .index import CHUNK, Index
 from .rainbow_walk import MATCH, NO_MATCH, VARIES, outcome
 from .request import Request, Requirement
 
@@ -85,34 +84,67 @@ class RainbowIndex:
 
     def answers(self, request: Request) -> np.ndarray:
         """An int8 per cluster: 0 no match, 1 match, 2 varies (real rainbow's answer changes between calls)."""
-        plan: Plan = request.rainbow
+        return self.answers_all([request])[0]
+
+    def answers_all(self, requests: Sequence[Request]) -> np.ndarray:
+        """``answers`` for many requests: a (requests x clusters) int8 matrix.
+
+        Each distinct need is counted once per cluster and kept as a row of two matrices
+        (T-vertices passing it, T-vertices it could reject), so a request is two gathers;
+        pairs the bulk rules leave open go to ``rainbow_walk.outcome`` one by one.
+        """
         n = len(self.clusters)
-        ok = np.ones(n, dtype=bool)
-        for kind, replicas in plan.precheck:
-            ok &= self.type_counts.get(kind, self.zeros) >= replicas
-        decided = ~ok
-        result = np.zeros(n, dtype=np.int8)
-        slot = plan.simple()
-        if slot is not None and all(len(tests) == 1 for _, tests in slot.needs):
-            kind = slot.needs[0][0][0] if slot.needs else None
-            if kind is None or (kind in self.index.type_mask and kind not in self.root_types):
-                never = np.zeros(n, dtype=bool)
-                unsure = np.zeros(n, dtype=bool)
-                if slot.needs:
-                    passing, rejecting = zip(*(self._need(kind, sub, test) for (_, sub), (test,) in slot.needs),
-                                             strict=True)
-                    never = np.min(passing, axis=0) == 0
-                    unsure = np.max(rejecting, axis=0) > 0
+        ids: dict[tuple, int] = {}  # (type, subsystem, id of the test): identity, no dataclass hash per lookup
+        passing_rows: list[np.ndarray] = []
+        rejecting_rows: list[np.ndarray] = []
+        plans = []
+        for request in requests:
+            slot = request.rainbow.simple()
+            rows = None
+            if slot is not None and all(len(tests) == 1 for _, tests in slot.needs):
+                kind = slot.needs[0][0][0] if slot.needs else None
+                if kind is None or (kind in self.index.type_mask and kind not in self.root_types):
+                    rows = [ids.get((kind, sub, id(tests[0]))) for (_, sub), tests in slot.needs]
+                    if None in rows:  # a need not seen yet: count it once
+                        for (_, sub), (test,) in slot.needs:
+                            if (kind, sub, id(test)) not in ids:
+                                ids[(kind, sub, id(test))] = len(passing_rows)
+                                passing, rejecting = self._need(kind, sub, test)
+                                passing_rows.append(passing)
+                                rejecting_rows.append(rejecting)
+                        rows = [ids[(kind, sub, id(tests[0]))] for (_, sub), tests in slot.needs]
+                elif kind not in self.index.type_mask:
+                    rows = "never"  # needs on a type no cluster has: never met
+            plans.append((request.rainbow, slot, rows))
+        # Booleans per need and cluster: some T-vertex passes it; some T-vertex could be rejected for it.
+        passing_matrix = np.array(passing_rows).reshape(len(passing_rows), n) > 0
+        rejecting_matrix = np.array(rejecting_rows).reshape(len(rejecting_rows), n) > 0
+        never_all = np.zeros((len(requests), n), dtype=bool)
+        unsure_all = np.zeros((len(requests), n), dtype=bool)
+        with_rows = [j for j, (_, _, rows) in enumerate(plans) if isinstance(rows, list) and rows]
+        for start in range(0, len(with_rows), CHUNK):  # each request's needs reduced at once
+            chunk = with_rows[start:start + CHUNK]
+            ids = np.concatenate([plans[j][2] for j in chunk])
+            starts = np.cumsum([0] + [len(plans[j][2]) for j in chunk[:-1]])
+            never_all[chunk] = ~np.logical_and.reduceat(passing_matrix[ids], starts, axis=0)
+            unsure_all[chunk] = np.logical_or.reduceat(rejecting_matrix[ids], starts, axis=0)
+        out = np.zeros((len(requests), n), dtype=np.int8)
+        for j, (plan, slot, rows) in enumerate(plans):
+            decided = np.zeros(n, dtype=bool)
+            for kind, replicas in plan.precheck:
+                decided |= self.type_counts.get(kind, self.zeros) < replicas
+            if isinstance(rows, str):
+                decided[:] = True
+            elif rows is not None:
+                never = never_all[j]
                 for count_kind, count in slot.counts:
-                    never |= self.totals.get(count_kind, self.zeros) < count
-                decided = decided | never
+                    never = never | (self.totals.get(count_kind, self.zeros) < count)
+                decided |= never
                 if slot.replicas == 1:
-                    yes = ~decided & ~unsure
-                    result[yes] = 1
+                    yes = ~decided & ~unsure_all[j]
+                    out[j, yes] = 1
                     decided |= yes
-            elif kind not in self.index.type_mask:  # needs on a type no cluster has: never met
-                decided = np.ones(n, dtype=bool)
-        for i in np.flatnonzero(~decided):
-            self.walked += 1
-            result[i] = CODES[outcome(self.clusters[i], plan)]
-        return result
+            for i in np.flatnonzero(~decided):
+                self.walked += 1
+                out[j, i] = CODES[outcome(self.clusters[i], plan)]
+        return out

@@ -45,6 +45,18 @@ class Test:
             return value == self.match
         return semver.within(value, self.min, self.max)
 
+    def __hash__(self) -> int:
+        # Cached: each is hashed millions of times in a replay (the generated __hash__ builds a tuple each time).
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, f) for f in self.__dataclass_fields__))
+            self.__dict__["_hash"] = cached
+        return cached
+
+    def __getstate__(self) -> dict:
+        # Never pickle the cached hash: another process may hash strings differently.
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
 
 @dataclass(frozen=True)
 class SlotNeeds:
@@ -53,6 +65,18 @@ class SlotNeeds:
     replicas: int
     counts: tuple[tuple[str, int], ...]
     needs: tuple[tuple[tuple[str, str], tuple[Test, ...]], ...]
+
+    def __hash__(self) -> int:
+        # Cached: each is hashed millions of times in a replay (the generated __hash__ builds a tuple each time).
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, f) for f in self.__dataclass_fields__))
+            self.__dict__["_hash"] = cached
+        return cached
+
+    def __getstate__(self) -> dict:
+        # Never pickle the cached hash: another process may hash strings differently.
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
 
 
 @dataclass(frozen=True)
@@ -74,14 +98,23 @@ class Plan:
         return slot
 
 
+_KNOWN: dict[tuple, tuple[Test, ...]] = {}
+
+
 def _tests(item: dict) -> tuple[Test, ...]:
-    field = item.get("field") or ""
-    out = []
-    if field and (item.get("min") or item.get("max")):
-        out.append(Test(field, None, item.get("min") or None, item.get("max") or None))
-    if field and item.get("match"):
-        out.append(Test(field, item["match"]))
-    return tuple(out)
+    key = (item.get("field"), item.get("match"), item.get("min"), item.get("max"))
+    known = _KNOWN.get(key)
+    if known is None:  # one object per distinct test: a corpus repeats each thousands of times
+        field, match, low, high = (v if isinstance(v, str) else "" for v in key)
+        out = []
+        if field and (low or high):
+            out.append(Test(field, None, low or None, high or None))
+        if field and match:
+            out.append(Test(field, match))
+        if len(_KNOWN) > 1 << 18:
+            _KNOWN.clear()
+        known = _KNOWN[key] = tuple(out)
+    return known
 
 
 def _slot(resource: dict, replicas: int) -> SlotNeeds:

@@ -38,6 +38,18 @@ class Requirement:
         bounds = [f">= {self.min}" if self.min else "", f"<= {self.max}" if self.max else ""]
         return f"{self.subsystem} {self.field} {', '.join(b for b in bounds if b)}"
 
+    def __hash__(self) -> int:
+        # Cached: each is hashed millions of times in a replay (the generated __hash__ builds a tuple each time).
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, f) for f in self.__dataclass_fields__))
+            self.__dict__["_hash"] = cached
+        return cached
+
+    def __getstate__(self) -> dict:
+        # Never pickle the cached hash: another process may hash strings differently.
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
 
 @dataclass(frozen=True)
 class Slot:
@@ -47,6 +59,18 @@ class Slot:
     replicas: int
     counts: tuple[tuple[str, int], ...]
     requires: tuple[Requirement, ...]
+
+    def __hash__(self) -> int:
+        # Cached: each is hashed millions of times in a replay (the generated __hash__ builds a tuple each time).
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, f) for f in self.__dataclass_fields__))
+            self.__dict__["_hash"] = cached
+        return cached
+
+    def __getstate__(self) -> dict:
+        # Never pickle the cached hash: another process may hash strings differently.
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
 
 
 @dataclass(frozen=True)
@@ -69,15 +93,18 @@ def _counts(children: list[dict], factor: int, into: dict[str, int]) -> None:
         _counts(child.get("with") or [], n, into)
 
 
-_KNOWN: dict[Requirement, Requirement] = {}
+_KNOWN: dict[tuple, Requirement] = {}
 
 
 def _requirement(item: dict) -> Requirement:
     # One object per distinct requirement: a corpus repeats each thousands of times (memory, pickling, hashing).
-    r = Requirement(item["name"], item["field"], item.get("match"), item.get("min"), item.get("max"))
-    if len(_KNOWN) > 1 << 18:
-        _KNOWN.clear()
-    return _KNOWN.setdefault(r, r)
+    key = (item["name"], item["field"], item.get("match"), item.get("min"), item.get("max"))
+    known = _KNOWN.get(key)
+    if known is None:
+        if len(_KNOWN) > 1 << 18:
+            _KNOWN.clear()
+        known = _KNOWN[key] = Requirement(*key)
+    return known
 
 
 def _requires(resource: dict) -> list[Requirement]:
