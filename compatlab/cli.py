@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import NoReturn
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -49,9 +50,10 @@ def _match(args: argparse.Namespace) -> int:
     # A reason costs a walk of the cluster per rejected pair: computed only where someone reads it.
     reasons = args.explain or not args.json
     answers = []
-    for path, request in zip(args.jobspecs, corpus.requests, strict=True):
-        matches = index.matches(request)
-        rejected = [c for c in corpus.clusters if c.name not in matches]
+    fits = index.fits_all(corpus.requests)
+    for path, request, row in zip(args.jobspecs, corpus.requests, fits, strict=True):
+        matches = sorted(index.names[i] for i in np.flatnonzero(row))
+        rejected = [c for c, fits_here in zip(corpus.clusters, row, strict=True) if not fits_here]  # index order
         answers.append({"jobspec": path, "matches": matches,
                         "rejected": {c.name: explain(c, request) for c in sorted(rejected, key=lambda c: c.name)}
                         if reasons else sorted(c.name for c in rejected)})
@@ -76,7 +78,8 @@ def _replay(args: argparse.Namespace) -> int:
     root = Path(args.jobspecs)
     paths = jobspec_paths(root)
     corpus = read_corpus(Path(args.clusters), paths)
-    names = [str(p.relative_to(root)) for p in paths]
+    prefix = len(str(root).rstrip("/")) + 1
+    names = [str(p)[prefix:] for p in paths]  # below --jobspecs, as the truth file names them
     seen = {r.subsystem for request in corpus.requests for slot in request.slots for r in slot.requires}
     levels = read_levels(Path(args.levels) if args.levels else None, seen)
     truth = read_truth(Path(args.truth), names, [c.name for c in corpus.clusters]) if args.truth else None

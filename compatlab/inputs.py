@@ -93,8 +93,10 @@ def read_bytes(path: Path | str, limit: int, what: str) -> bytes:
             raise LabError(path, "", f"is {kind}; allowed: {what}")
         if info.st_size > limit:
             raise LabError(path, "", f"is {info.st_size:,} bytes; allowed: at most {limit:,} for {what}")
-        chunks, size = [], 0
-        while size <= limit:
+        # One read for the usual file: a regular file returns fewer bytes than asked only at its end.
+        chunks = [os.read(fd, info.st_size + 1)]
+        size = len(chunks[0])
+        while size > info.st_size and size <= limit:  # it grew since fstat: read on, up to the limit
             chunk = os.read(fd, limit + 1 - size)
             if not chunk:
                 break
@@ -289,7 +291,7 @@ def parse_json(data: bytes, source: str | Path) -> Any:
     return doc
 
 
-def load_yaml(path: Path, limit: int = MAX_YAML_BYTES) -> Any:
+def load_yaml(path: Path | str, limit: int = MAX_YAML_BYTES) -> Any:
     """Read and parse a YAML file: regular, at most ``limit`` bytes, UTF-8, each key once, bounded shape.
 
     Raises ``LabError`` naming the file (and the line) for anything else.
@@ -297,7 +299,7 @@ def load_yaml(path: Path, limit: int = MAX_YAML_BYTES) -> Any:
     return parse_yaml(read_bytes(path, limit, "a YAML file"), path)
 
 
-def load_json(path: Path, source: str | None = None, limit: int = MAX_JSON_BYTES) -> Any:
+def load_json(path: Path | str, source: str | None = None, limit: int = MAX_JSON_BYTES) -> Any:
     """Read and parse a JSON file: regular, at most ``limit`` bytes, bounded shape.
 
     Raises ``LabError`` naming ``source`` (default: the path) and the line.

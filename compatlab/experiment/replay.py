@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import multiprocessing
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -30,6 +31,7 @@ from compatlab.errors import LabError, brief
 from compatlab.files import dump_json
 from compatlab.inputs import load_yaml
 from compatlab.scheduler.clusters import Cluster
+from compatlab.scheduler.corpus import workers
 from compatlab.scheduler.index import Index
 from compatlab.scheduler.rainbow_index import RainbowIndex
 from compatlab.scheduler.rainbow_plan import Plan
@@ -163,6 +165,50 @@ def _pairs(mask: np.ndarray, jobspecs: Sequence[str], clusters: Sequence[str]) -
                                                                              strict=True)]
 
 
+PARALLEL_FROM = 2000  # requests: fewer are answered in one process (a fork costs more than it saves)
+_WORK: tuple = ()  # what a forked answering process inherits (never pickled): index, rainbow, requests, levels
+
+
+def _answer_rows(lo: int, hi: int) -> tuple[np.ndarray | None, list[tuple[np.ndarray, np.ndarray]]]:
+    """Rows ``lo:hi`` of the truth (None when given) and of each level's (ours, real rainbow's) answers."""
+    index, rainbow, requests, levels, truth = _WORK
+    part = requests[lo:hi]
+    full = index.fits_all(part) if truth is None else truth[lo:hi]
+    out = []
+    for level in levels:
+        leveled = [restrict(r, level.subsystems) for r in part]
+        ours = full if level.subsystems is None and truth is None else index.fits_all(leveled)
+        out.append((ours, rainbow.answers_all(leveled)))
+    return (full if truth is None else None), out
+
+
+def _answers(clusters: Sequence[Cluster], requests: Sequence[Request], levels: Sequence[Level],
+             truth: np.ndarray | None) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """The truth matrix and each level's (ours, rainbow's) answer matrices, split by rows across the cores.
+
+    The index is built once, before the fork, so each process inherits it (and the
+    requests) instead of receiving them; only the answer matrices come back.
+    """
+    global _WORK
+    index = Index(clusters)
+    _WORK = (index, RainbowIndex(clusters, index), list(requests), list(levels), truth)
+    n = min(workers(), 2) if len(requests) >= PARALLEL_FROM else 1
+    try:
+        if n == 1:
+            full, answers = _answer_rows(0, len(requests))
+            return (truth if full is None else full), answers
+        cut = len(requests) // 2
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            theirs = pool.apply_async(_answer_rows, (cut, len(requests)))
+            first = _answer_rows(0, cut)
+            second = theirs.get()
+    finally:
+        _WORK = ()
+    full = truth if first[0] is None else np.concatenate([first[0], second[0]])
+    return full, [(np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]]))
+                  for a, b in zip(first[1], second[1], strict=True)]
+
+
 def replay(clusters: Sequence[Cluster], requests: Sequence[Request], names: Sequence[str], levels: Sequence[Level],
            truth: np.ndarray | None = None, repeats: int = 0, seed: int = 0) -> Replay:
     """Match every jobspec at every level with our matcher and real rainbow's; figures per level.
@@ -170,17 +216,11 @@ def replay(clusters: Sequence[Cluster], requests: Sequence[Request], names: Sequ
     ``names`` name the jobspecs (as the truth file does); ``truth`` None means "satisfies
     the full jobspec". Raises nothing on valid inputs.
     """
-    index = Index(clusters)
-    rainbow = RainbowIndex(clusters, index)
     cluster_names = [c.name for c in clusters]
     told = "file" if truth is not None else "full jobspec"
-    if truth is None:
-        truth = index.fits_all(requests)
+    truth, answers = _answers(clusters, requests, levels, truth)
     results, rows = [], []
-    for number, level in enumerate(levels):
-        leveled = [restrict(r, level.subsystems) for r in requests]
-        ours = truth if level.subsystems is None and told == "full jobspec" else index.fits_all(leveled)
-        theirs = rainbow.answers_all(leveled)
+    for number, (level, (ours, theirs)) in enumerate(zip(levels, answers, strict=True)):
         exact = expected(ours, truth)
         may, sure = theirs >= 1, theirs == 1
         rainbow_exact, rainbow_sure = expected(may, truth), expected(sure, truth)

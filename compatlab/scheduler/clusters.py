@@ -165,7 +165,7 @@ def read_cluster(directory: Path) -> Cluster:
         raise LabError(source, "nodes.json", "is missing; a cluster directory needs nodes.json (its dominant graph)")
     nodes = load_json(nodes_file, str(nodes_file))
     names = sorted(e.name for e in os.scandir(directory) if e.name.endswith(SUFFIX))  # as glob, without pathlib
-    subsystems = {name[: -len(SUFFIX)]: load_json(directory / name, f"{directory}/{name}") for name in names}
+    subsystems = {name[: -len(SUFFIX)]: load_json(f"{directory}/{name}") for name in names}
     return build_cluster(directory.name, nodes, subsystems, source)
 
 

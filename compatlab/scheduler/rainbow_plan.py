@@ -135,7 +135,7 @@ def _slot(resource: dict, replicas: int) -> SlotNeeds:
             counts[kind] = int(r["count"])
         stack.extend(reversed(r.get("with") or []))
     return SlotNeeds(replicas, tuple(counts.items()),
-                     tuple(((kind, sub), tests) for kind, by in needs.items() for sub, tests in by.items()))
+                     tuple([((kind, sub), tests) for kind, by in needs.items() for sub, tests in by.items()]))
 
 
 def _nested_slot(resource: dict) -> dict | None:
