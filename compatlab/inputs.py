@@ -175,6 +175,23 @@ def check_tree_shape(doc: Any, source: str | Path, size: int, containers: int | 
         raise LabError(source, "", f"nests deeper than {MAX_DEPTH} levels; allowed: at most {MAX_DEPTH}")
 
 
+_INDENT = bytes.maketrans(b"-", b" ")  # a line's lead: its indentation and compact "- " markers
+
+
+def _block_depth_bound(data: bytes, flow: int) -> int | None:
+    """An upper bound of the nesting of a YAML text without tabs whose flow nesting is ``flow``, or None.
+
+    A block collection inside another starts at a greater column, except a sequence that is
+    a mapping's value, which may share the key's column: so depth <= 2 x (the longest lead
+    of spaces and "- " markers on any line) + 2, plus the flow nesting. None when some line
+    leads further than that bound could keep within ``MAX_DEPTH`` (then the caller walks).
+    """
+    lead = (MAX_DEPTH - 2 - flow) // 2
+    if lead <= 0 or b"\n" + b" " * lead in b"\n" + data.translate(_INDENT):
+        return None
+    return 2 * lead + flow
+
+
 def _flow_depth(text: str) -> int:
     """The deepest nesting of YAML flow brackets in ``text`` (brackets inside strings counted too: an upper bound)."""
     depth = deepest = 0
@@ -248,12 +265,13 @@ def parse_yaml(data: bytes, source: str | Path) -> Any:
         raise LabError(source, "", "is not UTF-8 text; allowed: a YAML file") from None
     if not text.strip():
         raise LabError(source, "", "is empty; allowed: a YAML document")
-    if _flow_depth(text) <= FLOW_DEPTH:
+    flow = _flow_depth(text)
+    if flow <= FLOW_DEPTH:
         fast, doc = _fast_yaml(data)
         if fast:
-            check_tree_shape(doc, source, len(data))
+            check_tree_shape(doc, source, len(data), _block_depth_bound(data, flow))
             return doc
-    if _flow_depth(text) > FLOW_DEPTH:
+    if flow > FLOW_DEPTH:
         # libyaml's composer recurses in C: a hundred thousand nested brackets would crash the process.
         raise LabError(source, "", f"nests deeper than {MAX_DEPTH} levels; allowed: at most {MAX_DEPTH}")
     try:

@@ -96,3 +96,27 @@ def test_the_repositorys_own_yaml_reads_the_same_both_ways(repo_root: Path = Pat
 def test_a_key_given_twice_is_still_refused_with_libyamls_words():
     with pytest.raises(LabError, match="key 'a' is given twice"):
         parse_yaml(b"a: 1\nb: 2\na: 3\n", "job.yaml")
+
+
+def _depth(value, depth: int = 0) -> int:
+    if isinstance(value, dict | list):
+        children = value.values() if isinstance(value, dict) else value
+        return max([depth, *(_depth(c, depth + 1) for c in children)])
+    return depth - 1
+
+
+def test_the_depth_bound_read_from_the_text_is_never_below_the_real_depth():
+    from compatlab.inputs import _block_depth_bound, _flow_depth
+
+    rng = random.Random(64)
+    checked = 0
+    for _ in range(2000):
+        doc = "leaf"
+        for _ in range(rng.randint(0, 40)):  # wrap in random containers, written in block, compact or flow style
+            doc = rng.choice([{"k": doc}, [doc], {"a": 1, "b": doc}, [1, doc]])
+        text = yaml.safe_dump(doc, default_flow_style=rng.choice([False, None]), indent=rng.choice([2, 4]))
+        bound = _block_depth_bound(text.encode(), _flow_depth(text))
+        if bound is not None:
+            checked += 1
+            assert _depth(yaml.safe_load(text)) <= bound, text
+    assert checked > 500

@@ -159,13 +159,16 @@ def check_jobspec(doc: object, source: str | Path, *, one_item_per_subsystem: bo
                                "letters, digits, '.', '_', '-', '|' and '&'")
     view = _schema_view(doc)
     # The compiled validator decides alone when it says valid and no float sits where an integer is asked.
-    if _integer_floats(doc) or not compiled(jobspec_nextgen).is_valid(view):
+    valid = not _integer_floats(doc) and compiled(jobspec_nextgen).is_valid(view)
+    if not valid:
         check_with(_nextgen(), view, source, rename=lambda path: _real_names(doc, path))
     resources = doc.get("resources") or {}
     if not resources:
         raise LabError(source, "resources", "no resources; allowed: a map of named resources with one slot")
     for name, top in resources.items():
-        if _integer_floats({"resources": {name: top}}) or not compiled(_resource_schema()).is_valid(top):
+        # In the view every resource has a name the schema's pattern takes, so a valid view is every resource
+        # checked already; after the slow road, check each again to name it in the error.
+        if not valid:
             check_with(_resource(), top, source, prefix=f"resources.{name}")
         for resource, key in _walk(top, f"resources.{name}"):
             replicas = resource.get("replicas", 1)
