@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import stat
 from collections.abc import Callable
 from functools import cache
@@ -192,16 +191,17 @@ def _block_depth_bound(data: bytes, flow: int) -> int | None:
     return 2 * lead + flow
 
 
-def _flow_depth(text: str) -> int:
+def _flow_depth(text: str | bytes) -> int:
     """The deepest nesting of YAML flow brackets in ``text`` (brackets inside strings counted too: an upper bound)."""
+    raw = text if isinstance(text, bytes) else text.encode()
     depth = deepest = 0
-    for char in _NOT_BRACKETS.sub("", text):
-        depth = depth + 1 if char in "[{" else max(0, depth - 1)
+    for char in raw.translate(None, _NOT_BRACKETS):  # UTF-8 puts no ASCII byte inside another character
+        depth = depth + 1 if char in b"[{" else max(0, depth - 1)
         deepest = max(deepest, depth)
     return deepest
 
 
-_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
 
 
 # Where YAML 1.1 (PyYAML) and 1.2 (yaml-rs) may read a plain scalar differently, or where only libyaml keeps our
@@ -224,19 +224,21 @@ def _table(*pairs: tuple[bytes, bytes]) -> bytes:
 _SEPARATORS = b" \r\n,[]{}#"
 _SYNTAX = _table((b"!&*%?@`=\t<", b"!"), (b"}", b"]"))  # tags, anchors, aliases, directives, complex keys, merges
 _SYNTAX_RISKS = (b"!", b"]:", b"\n---", b"\n...")  # ... a list key, several documents
-_NUMBERS = _table((_SEPARATORS, b"|"), (b"0123456789", b"1"))
-_NUMBER_RISKS = (
-    b"1_", b"1e", b"1:1", b"1111-1", b"-.1", b"+.1", b".inf", b".nan",  # 1_000, 1e5, 1:20, dates, -.5, inf, nan
-    b"|yes|", b"|yes:", b"|no|", b"|no:", b"|on|", b"|on:", b"|off|", b"|off:")  # YAML 1.1 booleans
+# Digits are 1; _ reads as e and + as -, so one search finds 1_000 and 1e5, one finds -.5 and +.5.
+_NUMBERS = _table((_SEPARATORS, b"|"), (b"0123456789", b"1"), (b"_", b"e"), (b"+", b"-"))
+_NUMBER_RISKS = (b"1e", b"1:1", b"1111-1", b"-.1", b".inf", b".nan")  # 1_000, 1e5, 1:20, dates, -.5, inf, nan
+_WORDS = _table((_SEPARATORS + b":", b"|"))
+_WORD_RISKS = (b"|yes|", b"|no|", b"|on|", b"|off|")  # YAML 1.1 booleans, as values or keys
 _ZEROS = _table((_SEPARATORS + b"+-", b"|"), (b"123456789_box", b"1"))
 _ZERO_RISKS = (b"|01", b"|00")  # octal 010, binary 0b1, 0o10, hex 0x1F, 0_1: a token starting 0 and a digit or letter
+_SCREENS = ((_SYNTAX, _SYNTAX_RISKS), (_NUMBERS, _NUMBER_RISKS), (_WORDS, _WORD_RISKS), (_ZEROS, _ZERO_RISKS))
 
 
 def _yaml_11_risk(data: bytes) -> bool:
     """Could YAML 1.1 and 1.2 read these bytes differently, or need libyaml's guarantees? (True when unsure.)"""
     if data.startswith((b"---", b"...")):
         return True
-    for table, risks in ((_SYNTAX, _SYNTAX_RISKS), (_NUMBERS, _NUMBER_RISKS), (_ZEROS, _ZERO_RISKS)):
+    for table, risks in _SCREENS:
         reduced = b"|" + data.translate(table) + b"|"
         if any(risk in reduced for risk in risks):
             return True
@@ -265,7 +267,7 @@ def parse_yaml(data: bytes, source: str | Path) -> Any:
         raise LabError(source, "", "is not UTF-8 text; allowed: a YAML file") from None
     if not text.strip():
         raise LabError(source, "", "is empty; allowed: a YAML document")
-    flow = _flow_depth(text)
+    flow = _flow_depth(data)
     if flow <= FLOW_DEPTH:
         fast, doc = _fast_yaml(data)
         if fast:
