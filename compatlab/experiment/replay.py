@@ -31,7 +31,7 @@ from compatlab.errors import LabError, brief
 from compatlab.files import dump_json
 from compatlab.inputs import load_yaml
 from compatlab.scheduler.clusters import Cluster
-from compatlab.scheduler.corpus import workers
+from compatlab.scheduler.corpus import paused_gc, workers
 from compatlab.scheduler.index import Index
 from compatlab.scheduler.rainbow_index import RainbowIndex
 from compatlab.scheduler.rainbow_plan import Plan
@@ -189,6 +189,12 @@ def _answers(clusters: Sequence[Cluster], requests: Sequence[Request], levels: S
     The index is built once, before the fork, so each process inherits it (and the
     requests) instead of receiving them; only the answer matrices come back.
     """
+    with paused_gc():
+        return _answers_of(clusters, requests, levels, truth)
+
+
+def _answers_of(clusters: Sequence[Cluster], requests: Sequence[Request], levels: Sequence[Level],
+                truth: np.ndarray | None) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
     global _WORK
     index = Index(clusters)
     _WORK = (index, RainbowIndex(clusters, index), list(requests), list(levels), truth)
