@@ -71,6 +71,13 @@ def _match(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from compatlab.scheduler.corpus import paused_gc
+
+    with paused_gc():  # millions of objects and no cycles: collections would only walk them again and again
+        return _replay_corpus(args)
+
+
+def _replay_corpus(args: argparse.Namespace) -> int:
     from compatlab.experiment.replay import read_levels, read_truth, replay, replay_files
     from compatlab.experiment.report import expectation_png, replay_table
     from compatlab.scheduler.corpus import jobspec_paths, read_corpus

@@ -171,7 +171,8 @@ class Index:
                 plan.append((j, slot, rows))
         matrix = np.array(masks, dtype=bool).reshape(len(masks), self.rows)
         # Row -> cluster weights: a (rows x clusters) matrix, so counting a slot's vertices per cluster is a product.
-        weights = np.zeros((self.rows, len(self.names)), dtype=np.int64)
+        # float64: BLAS multiplies it (numpy's integer product is a plain loop); whole numbers stay exact below 2**53.
+        weights = np.zeros((self.rows, len(self.names)), dtype=np.float64)
         weights[np.arange(self.rows), self.cluster_of] = self.multiplicity
         out = np.ones((len(requests), len(self.names)), dtype=bool)
         for start in range(0, len(plan), CHUNK):
@@ -183,11 +184,11 @@ class Index:
                 ids = np.concatenate([chunk[k][2] for k in with_rows])
                 starts = np.cumsum([0] + [len(chunk[k][2]) for k in with_rows[:-1]])
                 masks_of[with_rows] &= np.logical_and.reduceat(matrix[ids], starts, axis=0)
-            per_cluster = masks_of.astype(np.int64) @ weights
+            per_cluster = masks_of.astype(np.float64) @ weights
             replicas = np.array([slot.replicas for _, slot, _ in chunk])
             fits = per_cluster >= replicas[:, None]
-            for k, (j, _, _) in enumerate(chunk):
-                out[j] &= fits[k]
+            # Every slot of a request must fit: AND each slot's row into its request's (at: a request may repeat).
+            np.logical_and.at(out, np.array([j for j, _, _ in chunk]), fits)
         return out
 
     def matches(self, request: Request) -> list[str]:

@@ -128,23 +128,25 @@ class RainbowIndex:
             starts = np.cumsum([0] + [len(plans[j][2]) for j in chunk[:-1]])
             never_all[chunk] = ~np.logical_and.reduceat(passing_matrix[ids], starts, axis=0)
             unsure_all[chunk] = np.logical_or.reduceat(rejecting_matrix[ids], starts, axis=0)
-        out = np.zeros((len(requests), n), dtype=np.int8)
-        for j, (plan, slot, rows) in enumerate(plans):
-            decided = np.zeros(n, dtype=bool)
-            for kind, replicas in plan.precheck:
-                decided |= self.type_counts.get(kind, self.zeros) < replicas
-            if isinstance(rows, str):
-                decided[:] = True
-            elif rows is not None:
-                never = never_all[j]
-                for count_kind, count in slot.counts:
-                    never = never | (self.totals.get(count_kind, self.zeros) < count)
-                decided |= never
-                if slot.replicas == 1:
-                    yes = ~decided & ~unsure_all[j]
-                    out[j, yes] = 1
-                    decided |= yes
-            for i in np.flatnonzero(~decided):
-                self.walked += 1
-                out[j, i] = CODES[outcome(self.clusters[i], plan)]
+        # The rules for every request at once: (request, type, least) triples compared with per-type rows.
+        refused = np.zeros((len(requests), n), dtype=bool)  # the pre-check fails
+        short = np.zeros((len(requests), n), dtype=bool)  # a count exceeds the cluster's total
+        for table, triples in ((self.type_counts, [(j, kind, least) for j, (plan, _, _) in enumerate(plans)
+                                                   for kind, least in plan.precheck]),
+                               (self.totals, [(j, kind, least) for j, (_, slot, rows) in enumerate(plans)
+                                              if isinstance(rows, list) for kind, least in slot.counts])):
+            if triples:
+                js, kinds, least = zip(*triples, strict=True)
+                have = np.array([table.get(kind, self.zeros) for kind in kinds]).reshape(len(kinds), n)
+                np.logical_or.at(refused if table is self.type_counts else short, np.array(js),
+                                 have < np.array(least)[:, None])
+        simple = np.array([isinstance(rows, list) for _, _, rows in plans], dtype=bool)
+        single = np.array([isinstance(rows, list) and slot.replicas == 1 for _, slot, rows in plans], dtype=bool)
+        absent = np.array([isinstance(rows, str) for _, _, rows in plans], dtype=bool)  # needs on an absent type
+        no = refused | absent[:, None] | (simple[:, None] & (never_all | short))
+        yes = ~no & single[:, None] & ~unsure_all
+        out = yes.astype(np.int8)
+        for j, i in zip(*np.nonzero(~no & ~yes), strict=True):  # what the rules leave open: the walk
+            self.walked += 1
+            out[j, i] = CODES[outcome(self.clusters[i], plans[j][0])]
         return out
