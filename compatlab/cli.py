@@ -1,7 +1,7 @@
 """The compatlab command: a thin layer over the core. ``main(argv) -> int``.
 
-Subcommands: ``generate``, ``match``, ``simulate``, ``render``, ``cost``. Exit status 0 on
-success, 2 on bad input (one ``compatlab: error:`` line on stderr) or bad arguments.
+Subcommands: ``generate``, ``match``, ``replay``, ``simulate``, ``render``, ``cost``, and the run loop's.
+Exit status 0 on success, 2 on bad input (one ``compatlab: error:`` line on stderr) or bad arguments.
 """
 
 from __future__ import annotations
