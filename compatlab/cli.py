@@ -1,7 +1,7 @@
 """The compatlab command: a thin layer over the core. ``main(argv) -> int``.
 
-Subcommands: ``generate``, ``match``, ``simulate``, ``render``, ``cost``. Exit status 0 on
-success, 2 on bad input (one ``compatlab: error:`` line on stderr) or bad arguments.
+Subcommands: ``generate``, ``match``, ``replay``, ``simulate``, ``render``, ``cost``, and the run loop's.
+Exit status 0 on success, 2 on bad input (one ``compatlab: error:`` line on stderr) or bad arguments.
 """
 
 from __future__ import annotations
@@ -15,21 +15,19 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import NoReturn
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from compatlab.formats.generate import generate
 from compatlab.lab.stack import load_lab
-from compatlab.scheduler.clusters import read_clusters
 from compatlab.scheduler.index import Index
 from compatlab.scheduler.interface import Denied, SchedulerError
 from compatlab.scheduler.match import explain
-from compatlab.scheduler.request import read_request
 
 from . import __version__
 from .errors import LabError, printable
 from .files import NotOurs, replace_tree
-from .inputs import load_yaml
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -46,24 +44,68 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _match(args: argparse.Namespace) -> int:
-    clusters = read_clusters(Path(args.clusters))
-    requests = [read_request(load_yaml(Path(p)), p) for p in args.jobspecs]
-    index = Index(clusters)
+    from compatlab.scheduler.corpus import read_corpus
+
+    corpus = read_corpus(Path(args.clusters), args.jobspecs)
+    index = Index(corpus.clusters)
+    # A reason costs a walk of the cluster per rejected pair: computed only where someone reads it.
+    reasons = args.explain or not args.json
     answers = []
-    for path, request in zip(args.jobspecs, requests, strict=True):
-        matches = index.matches(request)
-        rejected = {c.name: explain(c, request) for c in clusters if c.name not in matches}
-        answers.append({"jobspec": path, "matches": matches, "rejected": dict(sorted(rejected.items()))})
+    fits = index.fits_all(corpus.requests)
+    for path, request, row in zip(args.jobspecs, corpus.requests, fits, strict=True):
+        matches = sorted(index.names[i] for i in np.flatnonzero(row))
+        rejected = [c for c, fits_here in zip(corpus.clusters, row, strict=True) if not fits_here]  # index order
+        answers.append({"jobspec": path, "matches": matches,
+                        "rejected": {c.name: explain(c, request) for c in sorted(rejected, key=lambda c: c.name)}
+                        if reasons else sorted(c.name for c in rejected)})
     if args.json:
         print(json.dumps(answers, indent=2))
         return 0
-    table = Table(title=f"{len(clusters)} clusters from {args.clusters}")
+    table = Table(title=f"{len(corpus.clusters)} clusters from {args.clusters}")
     for name in ("jobspec", "matches", "rejected because"):
         table.add_column(name)
     for a in answers:
-        reasons = "\n".join(f"{c}: {why}" for c, why in a["rejected"].items())
-        table.add_row(a["jobspec"], "\n".join(a["matches"]) or "(none)", reasons or "-")
+        why = "\n".join(f"{c}: {reason}" for c, reason in a["rejected"].items())
+        table.add_row(a["jobspec"], "\n".join(a["matches"]) or "(none)", why or "-")
     _console().print(table)
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from compatlab.scheduler.corpus import paused_gc
+
+    with paused_gc():  # millions of objects and no cycles: collections would only walk them again and again
+        return _replay_corpus(args)
+
+
+def _replay_corpus(args: argparse.Namespace) -> int:
+    from compatlab.experiment.replay import read_levels, read_truth, replay, replay_files
+    from compatlab.experiment.report import expectation_png, replay_table
+    from compatlab.scheduler.corpus import jobspec_paths, read_corpus
+
+    root = Path(args.jobspecs)
+    paths = jobspec_paths(root)
+    corpus = read_corpus(Path(args.clusters), paths)
+    prefix = len(str(root).rstrip("/")) + 1
+    names = [str(p)[prefix:] for p in paths]  # below --jobspecs, as the truth file names them
+    seen = {r.subsystem for request in corpus.requests for slot in request.slots for r in slot.requires}
+    levels = read_levels(Path(args.levels) if args.levels else None, seen)
+    truth = read_truth(Path(args.truth), names, [c.name for c in corpus.clusters]) if args.truth else None
+    result = replay(corpus.clusters, corpus.requests, names, levels, truth, repeats=args.repeats or 0, seed=args.seed)
+    title = (f"{len(result.clusters)} clusters, {len(result.jobspecs)} jobspecs"
+             + (f", {args.repeats} submissions per job, seed {args.seed}" if args.repeats else ""))
+    rows = [{"level": r.level, "expected_accuracy": r.expected_accuracy,
+             "rainbow_expected_accuracy": r.rainbow["expected_accuracy"],
+             "sampled": r.sampled and {"accuracy": r.sampled.accuracy, "low": r.sampled.low, "high": r.sampled.high,
+                                       "repeats": r.sampled.repeats}} for r in result.levels]
+    out = Path(args.out)
+    replace_tree(out, replay_files(result, expectation_png(title, rows)), f"compatlab replay --out {out}")
+    if args.json:
+        print(json.dumps({**result.summary(), "out": str(out)}, indent=2, sort_keys=True))
+        return 0
+    console = _console()
+    console.print(replay_table(title, result.summary()["levels"]))
+    console.print(f"results: {out}/ (replay.json, replay.csv, accuracy.png)")
     return 0
 
 
@@ -130,8 +172,8 @@ def _simulate(args: argparse.Namespace) -> int:
         return 0
     console = _console()
     print_summary(sim, console)
-    console.print(f"results: {out}/ (records.csv, records.json, summary.json, outcomes.png, workloads.md, "
-                  "generated/)")
+    console.print(f"results: {out}/ (records.csv, records.json, summary.json, outcomes.png, accuracy.png, "
+                  "workloads.md, generated/)")
     return 0
 
 
@@ -469,6 +511,16 @@ def parser() -> argparse.ArgumentParser:
                      stack=False, json_help="print a JSON array, one object per jobspec")
     match.add_argument("--clusters", required=True, help="directory of <cluster>/nodes.json + subsystems")
     match.add_argument("jobspecs", nargs="+", help="nextgen jobspec files")
+    match.add_argument("--explain", action="store_true", help="with --json: why each other cluster does not match")
+    rep = _command(sub, "replay", "replay any rainbow experiment: per-level accuracy, exact and sampled, beside real "
+                   "rainbow's", _replay, stack=False, out="required", json_help="print replay.json")
+    rep.add_argument("--clusters", required=True, metavar="DIR", help="directory of <cluster>/nodes.json + subsystems")
+    rep.add_argument("--jobspecs", required=True, metavar="DIR", help="directory of nextgen jobspecs (any depth)")
+    rep.add_argument("--levels", metavar="FILE", help="YAML {level: [subsystems it adds]} (default: none, all)")
+    rep.add_argument("--truth", metavar="FILE", help="YAML/JSON {jobspec: [clusters that can run it]} "
+                     "(default: the clusters that satisfy the whole jobspec)")
+    rep.add_argument("--repeats", type=_positive, help="also submit each job this many times and show the spread")
+    rep.add_argument("--seed", type=_integer, default=0, help="seed of the sampled submissions (default 0)")
     sim = _command(sub, "simulate", "run the experiment on the embedded scheduler", _simulate,
                    out="results/<stack>", json_help="print the per-level summary as JSON")
     sim.add_argument("--seed", type=_integer, default=0, help="seed of the random cluster selection (default 0)")

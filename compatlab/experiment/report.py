@@ -118,6 +118,35 @@ def accuracy_png(title: str, rows: list[Row]) -> bytes:
     return _png(fig)
 
 
+def expectation_png(title: str, rows: list[Row]) -> bytes:
+    """Per level: exact expected accuracy (ours and real rainbow's), and the sampled one with its 95% interval.
+
+    ``rows``: ``{level, expected_accuracy, rainbow_expected_accuracy, sampled: {accuracy, low, high} | None}``.
+    """
+    plt = _pyplot()
+    levels = [r["level"] for r in rows]
+    x = list(range(len(levels)))
+    fig, ax = plt.subplots(figsize=(max(8, 0.5 * len(levels)), 4.5), dpi=100)
+    ax.plot(x, [r["expected_accuracy"] for r in rows], marker="o", color="black", label="expected (exact)")
+    ax.plot(x, [r["rainbow_expected_accuracy"] for r in rows], marker="s", color="#c62828", linestyle="--",
+            label="real rainbow, expected (emulated)")
+    sampled = [(i, r["sampled"]) for i, r in enumerate(rows) if r.get("sampled")]
+    if sampled:
+        below = [s["accuracy"] - s["low"] for _, s in sampled]
+        above = [s["high"] - s["accuracy"] for _, s in sampled]
+        ax.errorbar([i + 0.1 for i, _ in sampled], [s["accuracy"] for _, s in sampled], yerr=[below, above],
+                    fmt="D", color="#1565c0", capsize=4,
+                    label=f"sampled ({sampled[0][1]['repeats']} per job), 95% Wilson interval")
+    ax.set_xticks(x, levels, rotation=30 if len(levels) > 6 else 0, ha="right" if len(levels) > 6 else "center")
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("compatibility level (cumulative metadata)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title, fontsize="medium")
+    ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    return _png(fig)
+
+
 def result_files(sim: Simulation) -> dict[str, bytes]:
     """What ``simulate`` writes: ``{relative path: bytes}`` for the records, summary, plot and ``generated/``."""
     rows = [asdict(level) for level in sim.levels]
@@ -127,6 +156,11 @@ def result_files(sim: Simulation) -> dict[str, bytes]:
         "records.json": records_json(sim),
         "summary.json": dump_json(sim.summary()),
         "outcomes.png": outcomes_png(title, rows),
+        "accuracy.png": expectation_png(title, [
+            {"level": r["level"], "expected_accuracy": r["expected_accuracy"],
+             "rainbow_expected_accuracy": r["rainbow_expected_accuracy"],
+             "sampled": {"accuracy": r["accuracy"], "low": r["accuracy_low"], "high": r["accuracy_high"],
+                         "repeats": sim.repeats}} for r in rows]),
         **{f"generated/{rel}": data for rel, data in sim.files.items()},
     }
 
@@ -150,6 +184,10 @@ def level_table(title: str, rows: list[Row], extra: tuple[str, str] | None = Non
         jobs = f"{r['jobs']} ({open_jobs} open)" if open_jobs else str(r["jobs"])
         precision = "-" if r["match_precision"] is None else f"{r['match_precision']:.0%}"
         accuracy = f"{r['accuracy']:.0%}" if r.get("decided", r["jobs"]) else "-"
+        if r.get("expected_accuracy") is not None:  # a simulation: the exact value, the interval, rainbow's
+            accuracy = (f"{r['expected_accuracy']:.1%} exact; sampled {r['accuracy']:.1%} "
+                        f"[{r['accuracy_low']:.1%}, {r['accuracy_high']:.1%}]; "
+                        f"real rainbow {r['rainbow_expected_accuracy']:.1%}")
         cells = [r["level"], jobs, str(r["placed_ok"]), failed, rejected, accuracy, precision]
         if extra:
             cells.append("\n".join(_describe(d) for d in r[extra[1]]) or "-")
@@ -201,3 +239,26 @@ def confusion_table(confusion: dict[str, dict[str, int]]) -> Table:
         table.add_row(predicted, *(str(row.get(o, 0)) for o in observed))
     return table
 
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
+
+
+def replay_table(title: str, levels: list[Row]) -> Table:
+    """The per-level table of a replay: exact, sampled with its interval, real rainbow's, rejections."""
+    table = Table(title=title)
+    for name in ("level", "jobs", "expected accuracy", "sampled [95% interval]", "match precision", "rejected",
+                 "real rainbow: expected", "rainbow differs (pairs)"):
+        table.add_column(name, justify="left" if name == "level" else "right")
+    for r in levels:
+        s, rb = r["sampled"], r["rainbow"]
+        sampled = f"{s['accuracy']:.1%} [{s['low']:.1%}, {s['high']:.1%}]" if s else "-"
+        rejected = f"{r['rejected']}" + (f" ({r['rejected_runnable']} runnable!)" if r["rejected_runnable"] else "")
+        differs = f"+{rb['also_place_pairs']} -{rb['refuses_pairs']}" + (
+            f" ~{rb['varies_pairs']}" if rb["varies_pairs"] else "")
+        theirs = _pct(rb["expected_accuracy"]) + (f" ({_pct(rb['expected_accuracy_certain'])} if varying pairs miss)"
+                                                   if rb["varies_pairs"] else "")
+        table.add_row(r["level"], str(r["jobs"]), _pct(r["expected_accuracy"]), sampled, _pct(r["match_precision"]),
+                      rejected, theirs, differs)
+    return table

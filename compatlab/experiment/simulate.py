@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import yaml
 
 from compatlab.formats.generate import generate
@@ -17,10 +18,11 @@ from compatlab.lab.model import Lab
 from compatlab.scheduler.clusters import clusters_from_files
 from compatlab.scheduler.embedded import select, selection_key
 from compatlab.scheduler.index import Index
-from compatlab.scheduler.match import rainbow_satisfies
+from compatlab.scheduler.rainbow_index import RainbowIndex
 from compatlab.scheduler.request import read_request
 
 from .outcomes import FAILURES, OK, Outcome, outcome
+from .stats import expected, wilson
 
 REJECTED = "rejected"
 
@@ -58,6 +60,12 @@ class LevelSummary:
     accuracy: float  # placed and succeeded, or rejected with nowhere to run
     match_precision: float | None  # share of matched (job, cluster) pairs that would succeed
     rainbow_would_also_place: list[dict] = field(default_factory=list)
+    # The exact expectation of accuracy under random selection, the sampled accuracy's 95% Wilson interval,
+    # and real rainbow's expected accuracy (emulated; a pair where its answer varies counts as a match).
+    expected_accuracy: float | None = None
+    accuracy_low: float | None = None
+    accuracy_high: float | None = None
+    rainbow_expected_accuracy: float | None = None
 
 
 @dataclass(frozen=True)
@@ -98,18 +106,25 @@ def simulate(lab: Lab, seed: int = 0, repeats: int = 10) -> Simulation:
     files = generate(lab)
     clusters = clusters_from_files(files)
     index = Index(clusters)
+    rainbow_index = RainbowIndex(clusters, index)
+    names = [c.name for c in clusters]
     # What really happens depends on the workload and the cluster, never on the level.
     fates = {w.name: {mc.name: outcome(w, mc) for mc in lab.miniclusters} for w in lab.workloads}
     records = []
+    exact: dict[str, tuple[float, float]] = {}
     for level in lab.levels:
+        ours, theirs, runnable_on = [], [], []
         for workload in lab.workloads:
             rel = f"jobspecs/{level.name}/{workload.name}.yaml"
             request = read_request(yaml.safe_load(files[rel]), rel)
             matches = index.matches(request)
             here = fates[workload.name]
             runnable = tuple(sorted(n for n, f in here.items() if f.ok))
-            rainbow = tuple(sorted(c.name for c in clusters
-                                   if c.name not in matches and rainbow_satisfies(c, request)))
+            may = rainbow_index.answers(request) >= 1  # match, or varies between calls
+            rainbow = tuple(sorted(n for n, m in zip(names, may, strict=True) if m and n not in matches))
+            ours.append([n in matches for n in names])
+            theirs.append(may)
+            runnable_on.append([n in runnable for n in names])
             for trial in range(repeats):
                 # The embedded scheduler's own pick, so `compatlab run --embedded` lands the same way.
                 chosen = select(matches, selection_key(seed, f"{level.name}.{workload.name}.{trial}")) \
@@ -121,19 +136,24 @@ def simulate(lab: Lab, seed: int = 0, repeats: int = 10) -> Simulation:
                     detail=fate.detail if fate else "no cluster matched",
                     runnable_on=runnable, rainbow_also=rainbow,
                 ))
-    summaries = tuple(summarise(level.name, [r for r in records if r.level == level.name], fates)
+        truth = np.array(runnable_on, dtype=bool)
+        exact[level.name] = (expected(np.array(ours, dtype=bool), truth).accuracy,
+                             expected(np.array(theirs, dtype=bool), truth).accuracy)
+    summaries = tuple(summarise(level.name, [r for r in records if r.level == level.name], fates, exact[level.name])
                       for level in lab.levels)
     names = tuple(sorted(mc.name for mc in lab.miniclusters))
     return Simulation(lab.stack, seed, repeats, names, tuple(records), summaries, files)
 
 
-def summarise(level: str, records: list[JobRecord], fates: dict[str, dict[str, Outcome]]) -> LevelSummary:
+def summarise(level: str, records: list[JobRecord], fates: dict[str, dict[str, Outcome]],
+              exact: tuple[float, float] | None = None) -> LevelSummary:
     """One level's ``LevelSummary`` from its job records (simulated, or observed in a run).
 
     ``placed_failed`` counts every failure mode of the model (zeros included) and
     any other observed mode (``failed-other``, ``pending``) that occurs; accuracy
     counts ``ok`` and rejections of jobs no cluster can run; match precision is
-    over the first trial's matching (job, cluster) pairs.
+    over the first trial's matching (job, cluster) pairs. ``exact`` is (our expected
+    accuracy, real rainbow's), when known; the interval is Wilson's at 95%.
     """
     modes = Counter(r.outcome for r in records)
     rejected = [r for r in records if r.outcome == REJECTED]
@@ -154,4 +174,8 @@ def summarise(level: str, records: list[JobRecord], fates: dict[str, dict[str, O
         accuracy=round(correct / len(records), 4) if records else 0.0,
         match_precision=round(good / len(pairs), 4) if pairs else None,
         rainbow_would_also_place=differs,
+        expected_accuracy=round(exact[0], 4) if exact else None,
+        accuracy_low=round(wilson(correct, len(records))[0], 4) if records else None,
+        accuracy_high=round(wilson(correct, len(records))[1], 4) if records else None,
+        rainbow_expected_accuracy=round(exact[1], 4) if exact else None,
     )

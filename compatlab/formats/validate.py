@@ -11,7 +11,7 @@ from typing import Any
 from jobspec.schema import jobspec_nextgen
 
 from compatlab.errors import LabError, brief, key_path
-from compatlab.inputs import check, check_with, strict_validator, yaml_reading
+from compatlab.inputs import check, check_with, compiled, strict_validator, yaml_reading
 from compatlab.lab import semver
 from compatlab.lab.paths import SCHEMAS
 
@@ -22,9 +22,30 @@ def _nextgen() -> Any:
 
 
 @cache
-def _resource() -> Any:
+def _resource_schema() -> dict[str, Any]:
     # The schema checks only resources whose names match its pattern; check every one.
-    return strict_validator({"$ref": "#/definitions/resources", "definitions": jobspec_nextgen["definitions"]})
+    return {"$ref": "#/definitions/resources", "definitions": jobspec_nextgen["definitions"]}
+
+
+@cache
+def _resource() -> Any:
+    return strict_validator(_resource_schema())
+
+
+def _integer_floats(doc: dict[str, Any]) -> bool:
+    """Does a float sit where the nextgen schema asks for an integer (``version``, a resource's ``count``)?"""
+    if isinstance(doc.get("version"), float):
+        return True
+    resources = doc.get("resources")
+    stack = list(resources.values()) if isinstance(resources, dict) else []
+    while stack:
+        resource = stack.pop()
+        if isinstance(resource, dict):
+            if isinstance(resource.get("count"), float):
+                return True
+            if isinstance(resource.get("with"), list):
+                stack.extend(resource["with"])
+    return False
 
 
 # A resource's name, checked in linear time. The jobspec package's own pattern, ^([a-z]|[|]|&|[0-9]+)+$,
@@ -70,6 +91,10 @@ def check_requires_item(item: object, source: str | Path, key: str) -> None:
     ``max`` can hold for nothing. Raises ``LabError`` naming ``source`` and ``key``
     with what is allowed.
     """
+    if type(item) is dict:
+        seen = tuple(item.items())
+        if seen in _GOOD_ITEMS:  # a corpus repeats its items thousands of times; the verdict is the same
+            return
     if not isinstance(item, dict):
         raise LabError(source, key, f"{brief(item)} is not a mapping; allowed: {{name, field, match | min/max}}")
     for name in ("name", "field"):
@@ -94,6 +119,13 @@ def check_requires_item(item: object, source: str | Path, key: str) -> None:
     if low is not None and high is not None and low.key() > high.key():
         raise LabError(source, key, f"min {brief(item['min'])} is above max {brief(item['max'])}; allowed: a min "
                        "at or below the max")
+    if all(type(k) is str and type(v) is str for k, v in seen):  # strings only: equal tuples, equal items
+        if len(_GOOD_ITEMS) > 1 << 18:
+            _GOOD_ITEMS.clear()
+        _GOOD_ITEMS.add(seen)
+
+
+_GOOD_ITEMS: set[tuple] = set()  # the (key, value) pairs of items that passed
 
 
 def check_version_bound(text: str, source: str | Path, key: str) -> None:
@@ -128,12 +160,19 @@ def check_jobspec(doc: object, source: str | Path, *, one_item_per_subsystem: bo
             if not isinstance(name, str) or not RESOURCE_NAME.fullmatch(name):
                 raise LabError(source, f"{key}.{key_path([name])}", f"{brief(name)} is not a name; allowed: 1 to 128 "
                                "letters, digits, '.', '_', '-', '|' and '&'")
-    check_with(_nextgen(), _schema_view(doc), source, rename=lambda path: _real_names(doc, path))
+    view = _schema_view(doc)
+    # The compiled validator decides alone when it says valid and no float sits where an integer is asked.
+    valid = not _integer_floats(doc) and compiled(jobspec_nextgen).is_valid(view)
+    if not valid:
+        check_with(_nextgen(), view, source, rename=lambda path: _real_names(doc, path))
     resources = doc.get("resources") or {}
     if not resources:
         raise LabError(source, "resources", "no resources; allowed: a map of named resources with one slot")
     for name, top in resources.items():
-        check_with(_resource(), top, source, prefix=f"resources.{name}")
+        # In the view every resource has a name the schema's pattern takes, so a valid view is every resource
+        # checked already; after the slow road, check each again to name it in the error.
+        if not valid:
+            check_with(_resource(), top, source, prefix=f"resources.{name}")
         for resource, key in _walk(top, f"resources.{name}"):
             replicas = resource.get("replicas", 1)
             if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
@@ -141,7 +180,8 @@ def check_jobspec(doc: object, source: str | Path, *, one_item_per_subsystem: bo
                                "number >= 1")
             items = resource.get("requires") or []
             for i, item in enumerate(items):
-                check_requires_item(item, source, f"{key}.requires[{i}]")
+                if type(item) is not dict or tuple(item.items()) not in _GOOD_ITEMS:  # checked once per corpus
+                    check_requires_item(item, source, f"{key}.requires[{i}]")
             if one_item_per_subsystem:
                 seen = Counter(item["name"] for item in items)
                 for i, item in enumerate(items):
@@ -156,6 +196,14 @@ def check_jobspec(doc: object, source: str | Path, *, one_item_per_subsystem: bo
                            f"{ref!r} is not a resource; allowed: {', '.join(resources)}")
 
 
+def _size_floats(doc: object) -> bool:
+    """Could a float sit where the JGF schema asks for an integer (a vertex's ``size``)? True when unsure."""
+    try:
+        return any(isinstance(v["metadata"].get("size"), float) for v in doc["graph"]["nodes"].values())
+    except (TypeError, KeyError, AttributeError):
+        return True  # not the shape the schema wants: the full validator words why
+
+
 def check_graph(doc: object, source: str | Path, *, dominant: bool) -> None:
     """Check a registration graph: ``schemas/jgf.schema.json``, then rainbow's rules.
 
@@ -164,7 +212,7 @@ def check_graph(doc: object, source: str | Path, *, dominant: bool) -> None:
     the graph; a subsystem graph needs the targets of its ``contains`` edges. Raises
     ``LabError`` naming the file and edge.
     """
-    check(doc, SCHEMAS / "jgf.schema.json", source)
+    check(doc, SCHEMAS / "jgf.schema.json", source, floats=_size_floats(doc))
     vertices = doc["graph"]["nodes"]
     if dominant and "0" not in vertices:
         raise LabError(source, "graph.nodes", 'has no vertex "0"; allowed: a graph holding the cluster vertex "0", '

@@ -343,6 +343,7 @@ def check_constraint(text: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=65536)
 def check_bound(text: str) -> str | None:
     """None when ``">= " + text`` and ``"<= " + text`` both parse as Masterminds constraints, else why not.
 

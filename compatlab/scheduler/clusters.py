@@ -8,10 +8,11 @@ vertex types, subsystem names and fields are whatever the files say.
 from __future__ import annotations
 
 import json
+import os
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ class Vertex:
     type: str
     counts: Mapping[str, int]  # descendant type -> summed size (cores, GB of memory, ...)
     features: Features  # subsystem -> metadata of the feature vertices it contains
+    size: int = 1  # its own units (rainbow's walk subtracts it from a count of its type)
+    children: tuple[str, ...] = ()  # the ids it contains, in edge order, each once (rainbow's walk order)
 
 
 @dataclass(frozen=True)
@@ -42,12 +45,23 @@ class Cluster:
     """One registered cluster as rainbow holds it: its name, where it was read from, its searchable vertices.
 
     ``vertices`` are those reachable from the cluster vertex ``"0"`` by ``contains``
-    edges, sorted by id, the cluster vertex included.
+    edges, sorted by id, the cluster vertex included. ``type_counts`` counts every
+    vertex of ``nodes.json`` by type, reachable or not (rainbow's ``ResourceCounts``,
+    which its pre-check compares with ``replicas``).
     """
 
     name: str
     source: str
     vertices: tuple[Vertex, ...]
+    type_counts: Mapping[str, int] = field(default_factory=dict)
+
+    def vertex(self, vid: str) -> Vertex:
+        """The reachable vertex with id ``vid`` (``KeyError`` if there is none)."""
+        by_id = self.__dict__.get("_by_id")
+        if by_id is None:
+            by_id = {v.id: v for v in self.vertices}
+            object.__setattr__(self, "_by_id", by_id)  # a cache, not state: equality ignores it
+        return by_id[vid]
 
     def of_type(self, kind: str) -> list[Vertex]:
         """The vertices of one type (e.g. every ``node``), in id order."""
@@ -104,10 +118,16 @@ def build_cluster(name: str, nodes: dict, subsystems: Mapping[str, dict], source
         counts[vid] = dict(total)
     vertices = tuple(
         Vertex(vid, meta[vid].get("type", ""), counts[vid],
-               {s: tuple(fs) for s, fs in sorted(linked.get(vid, {}).items())})
+               {s: tuple(fs) for s, fs in sorted(linked.get(vid, {}).items())},
+               _size(meta[vid].get("size", 1)), tuple(dict.fromkeys(c for c in children.get(vid, ()) if c in meta)))
         for vid in sorted(order, key=lambda i: (len(i), i))
     )
-    return Cluster(name, source, vertices)
+    return Cluster(name, source, vertices, dict(Counter(str(m.get("type", "")) for m in meta.values())))
+
+
+def _size(value: object) -> int:
+    # The schema admits whole numbers only; 0 is a size too (rainbow reads it as such).
+    return value if isinstance(value, int) and not isinstance(value, bool) else 1
 
 
 def _reachable(children: dict[str, list[str]], meta: dict[str, Any], source: str) -> list[str]:
@@ -166,14 +186,21 @@ def read_cluster(directory: Path) -> Cluster:
         raise LabError(source, "nodes.json", "is missing; allowed: a cluster directory holding nodes.json (its "
                        "dominant graph)")
     nodes = load_json(nodes_file, str(nodes_file))
-    subsystems = {
-        p.name[: -len(SUFFIX)]: load_json(p, str(p)) for p in sorted(directory.glob(f"*{SUFFIX}"))
-    }
+    names = sorted(e.name for e in os.scandir(directory) if e.name.endswith(SUFFIX))  # as glob, without pathlib
+    subsystems = {name[: -len(SUFFIX)]: load_json(f"{directory}/{name}") for name in names}
     return build_cluster(directory.name, nodes, subsystems, source)
 
 
 def read_clusters(directory: Path) -> list[Cluster]:
     """Every ``<directory>/<cluster>/`` as a ``Cluster``, sorted by name (hidden directories skipped).
+
+    Raises ``LabError`` when ``directory`` is not a directory or holds no clusters.
+    """
+    return [read_cluster(d) for d in cluster_dirs(directory)]
+
+
+def cluster_dirs(directory: Path) -> list[Path]:
+    """The cluster directories of a registration directory, sorted by name (hidden ones skipped).
 
     Raises ``LabError`` when ``directory`` is not a directory or holds no clusters.
     """
@@ -184,7 +211,7 @@ def read_clusters(directory: Path) -> list[Cluster]:
     if not dirs:
         raise LabError(directory, "", "holds no cluster directories; allowed: a directory of clusters "
                        "(<dir>/<cluster>/nodes.json)")
-    return [read_cluster(d) for d in dirs]
+    return dirs
 
 
 def clusters_from_files(files: Mapping[str, bytes], prefix: str = "clusters/") -> list[Cluster]:

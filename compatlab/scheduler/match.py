@@ -9,6 +9,7 @@ same answer for many pairs at once.
 
 from __future__ import annotations
 
+from . import rainbow_walk
 from .clusters import Cluster, Vertex
 from .request import Request, Requirement, Slot
 
@@ -69,20 +70,10 @@ def satisfies(cluster: Cluster, request: Request) -> bool:
 
 
 def rainbow_satisfies(cluster: Cluster, request: Request) -> bool:
-    """What real rainbow (memory graph matcher, main branch) answers, defects included.
+    """Can real rainbow (memory graph matcher, main branch) place ``request`` on ``cluster``, defects included?
 
-    1. counts are checked against whole-cluster totals, and replicas are not checked;
-    2. only the last ``requires`` item per subsystem is kept;
-    3. an item may be met by any vertex of the cluster, not the slot vertex itself.
+    True when it matches whatever Go's map order (``rainbow_walk``), and when its answer
+    varies between calls (it can place the job there). Needs ``request.rainbow``
+    (``read_request`` sets it).
     """
-    totals = cluster.totals()
-    everyone = [v for v in cluster.vertices if v.features]
-    for slot in request.slots:
-        if not cluster.of_type(slot.type):
-            return False
-        if any(totals.get(kind, 0) < count for kind, count in slot.counts):
-            return False
-        last = {r.subsystem: r for r in slot.requires}
-        if not all(any(meets(v, r) for v in everyone) for r in last.values()):
-            return False
-    return True
+    return rainbow_walk.outcome(cluster, request.rainbow) != rainbow_walk.NO_MATCH

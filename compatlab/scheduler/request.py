@@ -8,6 +8,8 @@ from pathlib import Path
 from compatlab.formats.validate import check_jobspec
 from compatlab.lab import semver
 
+from .rainbow_plan import Plan, read_plan
+
 
 @dataclass(frozen=True)
 class Requirement:
@@ -36,6 +38,18 @@ class Requirement:
         bounds = [f">= {self.min}" if self.min else "", f"<= {self.max}" if self.max else ""]
         return f"{self.subsystem} {self.field} {', '.join(b for b in bounds if b)}"
 
+    def __hash__(self) -> int:
+        # Cached: each is hashed millions of times in a replay (the generated __hash__ builds a tuple each time).
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, f) for f in self.__dataclass_fields__))
+            self.__dict__["_hash"] = cached
+        return cached
+
+    def __getstate__(self) -> dict:
+        # Never pickle the cached hash: another process may hash strings differently.
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
 
 @dataclass(frozen=True)
 class Slot:
@@ -46,13 +60,29 @@ class Slot:
     counts: tuple[tuple[str, int], ...]
     requires: tuple[Requirement, ...]
 
+    def __hash__(self) -> int:
+        # Cached: each is hashed millions of times in a replay (the generated __hash__ builds a tuple each time).
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, f) for f in self.__dataclass_fields__))
+            self.__dict__["_hash"] = cached
+        return cached
+
+    def __getstate__(self) -> dict:
+        # Never pickle the cached hash: another process may hash strings differently.
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
 
 @dataclass(frozen=True)
 class Request:
-    """A jobspec as a scheduler reads it: ``source`` names the file, one ``Slot`` per named resource."""
+    """A jobspec as a scheduler reads it: ``source`` names the file, one ``Slot`` per named resource.
+
+    ``rainbow`` is the same document as real rainbow reads it (``rainbow_plan``).
+    """
 
     source: str
     slots: tuple[Slot, ...]
+    rainbow: Plan | None = None
 
 
 def _counts(children: list[dict], factor: int, into: dict[str, int]) -> None:
@@ -63,11 +93,22 @@ def _counts(children: list[dict], factor: int, into: dict[str, int]) -> None:
         _counts(child.get("with") or [], n, into)
 
 
+_KNOWN: dict[tuple, Requirement] = {}
+
+
+def _requirement(item: dict) -> Requirement:
+    # One object per distinct requirement: a corpus repeats each thousands of times (memory, pickling, hashing).
+    key = (item["name"], item["field"], item.get("match"), item.get("min"), item.get("max"))
+    known = _KNOWN.get(key)
+    if known is None:
+        if len(_KNOWN) > 1 << 18:
+            _KNOWN.clear()
+        known = _KNOWN[key] = Requirement(*key)
+    return known
+
+
 def _requires(resource: dict) -> list[Requirement]:
-    items = [
-        Requirement(i["name"], i["field"], i.get("match"), i.get("min"), i.get("max"))
-        for i in resource.get("requires") or []
-    ]
+    items = [_requirement(i) for i in resource.get("requires") or []]
     for child in resource.get("with") or []:
         items += _requires(child)
     return items
@@ -108,4 +149,4 @@ def read_request(doc: object, source: str | Path) -> Request:
     check_jobspec(doc, source)
     resources = list(doc["resources"].values())
     slotted = [r for r in resources if _find_slot(r) is not None]
-    return Request(str(source), tuple(_slot(r) for r in slotted or resources))
+    return Request(str(source), tuple(_slot(r) for r in slotted or resources), read_plan(doc))

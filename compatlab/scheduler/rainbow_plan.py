@@ -1,0 +1,177 @@
+"""A jobspec as real rainbow reads it: the pre-check, the slots, and per slot the counts and needs.
+
+Source: rainbow main @ 075ee23 (``pkg/graph/graph.go``, ``plugins/algorithms/shared/shared.go``,
+``plugins/algorithms/match``) and jobspec-go ``pkg/nextgen/v1`` (``GetScheduledNamedSlots``),
+checked against a running server on about 17,000 (cluster, jobspec) pairs. It differs
+from ``request.read_request`` (what a jobspec should mean) on purpose:
+
+- pre-check: for each resource with ``replicas`` (searched down ``with`` where a
+  top-level resource has none), every direct ``with`` child's *type* must have at least
+  ``replicas`` vertices in the whole ``nodes.json`` (its ``count`` is not used);
+- slots: the top-level resources with ``replicas`` plus nested ``type: slot`` ones (all
+  top-level resources, each once, when there are none); slots are keyed by ``label``, so
+  slots with the same label (usually none) collapse into one, chosen by Go map order;
+- a slot's counts: per type, the ``count`` of the last resource of that type in its tree
+  (not multiplied by the parents' counts); its needs: per (type, subsystem), the tests of
+  the *last* ``requires`` item of that subsystem on the last resource of that type that
+  has any (so an earlier item of the same subsystem is dropped: deviation 2 of DESIGN.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from compatlab.lab import semver
+
+
+@dataclass(frozen=True)
+class Test:
+    """One need: string equality (``match``) or a Masterminds range (``min``/``max``) on a feature's ``field``."""
+
+    field: str
+    match: str | None = None
+    min: str | None = None
+    max: str | None = None
+
+    def passes(self, feature: dict) -> bool:
+        """Does one feature vertex's metadata pass? A missing field or a value that is not a string misses.
+
+        (Real rainbow crashes on a non-string value of a tested field; a miss is the kindest reading.)
+        """
+        value = feature.get(self.field)
+        if not isinstance(value, str):
+            return False
+        if self.match is not None:
+            return value == self.match
+        return semver.within(value, self.min, self.max)
+
+    def __hash__(self) -> int:
+        # Cached: each is hashed millions of times in a replay (the generated __hash__ builds a tuple each time).
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, f) for f in self.__dataclass_fields__))
+            self.__dict__["_hash"] = cached
+        return cached
+
+    def __getstate__(self) -> dict:
+        # Never pickle the cached hash: another process may hash strings differently.
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
+
+@dataclass(frozen=True)
+class SlotNeeds:
+    """One slot as rainbow's walk uses it: ``replicas``, counts per type, tests per (type, subsystem)."""
+
+    replicas: int
+    counts: tuple[tuple[str, int], ...]
+    needs: tuple[tuple[tuple[str, str], tuple[Test, ...]], ...]
+
+    def __hash__(self) -> int:
+        # Cached: each is hashed millions of times in a replay (the generated __hash__ builds a tuple each time).
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, f) for f in self.__dataclass_fields__))
+            self.__dict__["_hash"] = cached
+        return cached
+
+    def __getstate__(self) -> dict:
+        # Never pickle the cached hash: another process may hash strings differently.
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The pre-check's (type, replicas) pairs and, per slot label, the candidate slots (Go keeps one of them)."""
+
+    precheck: tuple[tuple[str, int], ...]
+    slots: tuple[tuple[SlotNeeds, ...], ...]
+
+    def simple(self) -> SlotNeeds | None:
+        """The one slot when the plan has one label with one candidate, its needs on one type and its counts
+        on other types (what ``rainbow_index`` answers in bulk), else None."""
+        if len(self.slots) != 1 or len(self.slots[0]) != 1:
+            return None
+        slot = self.slots[0][0]
+        kinds = {kind for (kind, _), _ in slot.needs}
+        if len(kinds) > 1 or kinds & {kind for kind, _ in slot.counts}:
+            return None
+        return slot
+
+
+_KNOWN: dict[tuple, tuple[Test, ...]] = {}
+
+
+def _tests(item: dict) -> tuple[Test, ...]:
+    key = (item.get("field"), item.get("match"), item.get("min"), item.get("max"))
+    known = _KNOWN.get(key)
+    if known is None:  # one object per distinct test: a corpus repeats each thousands of times
+        field, match, low, high = (v if isinstance(v, str) else "" for v in key)
+        out = []
+        if field and (low or high):
+            out.append(Test(field, None, low or None, high or None))
+        if field and match:
+            out.append(Test(field, match))
+        if len(_KNOWN) > 1 << 18:
+            _KNOWN.clear()
+        known = _KNOWN[key] = tuple(out)
+    return known
+
+
+def _slot(resource: dict, replicas: int) -> SlotNeeds:
+    counts: dict[str, int] = {}
+    needs: dict[str, dict[str, tuple[Test, ...]]] = {}
+    stack = [resource]
+    while stack:  # depth first, in document order, as shared.go walks the slot's tree
+        r = stack.pop()
+        kind = r.get("type", "")
+        of_type = {}
+        for item in r.get("requires") or []:
+            tests = _tests(item)
+            if tests and "name" in item:
+                of_type[item["name"]] = tests
+        if of_type:
+            needs[kind] = of_type  # a later resource of the same type replaces all of that type's needs
+        if int(r.get("count", 0) or 0) > 0:
+            counts[kind] = int(r["count"])
+        stack.extend(reversed(r.get("with") or []))
+    return SlotNeeds(replicas, tuple(counts.items()),
+                     tuple([((kind, sub), tests) for kind, by in needs.items() for sub, tests in by.items()]))
+
+
+def _nested_slot(resource: dict) -> dict | None:
+    if resource.get("type") == "slot":
+        return resource
+    for child in resource.get("with") or []:
+        if (found := _nested_slot(child)) is not None:
+            return found
+    return None
+
+
+def read_plan(doc: dict) -> Plan:
+    """rainbow's reading of a jobspec document that passed ``check_jobspec``. Raises nothing."""
+    resources = doc.get("resources") or {}
+    precheck: list[tuple[str, int]] = []
+    stack = list(resources.values())
+    while stack:
+        r = stack.pop(0)
+        replicas = int(r.get("replicas", 0) or 0)
+        if replicas:
+            precheck.extend((child.get("type", ""), replicas) for child in r.get("with") or [])
+        else:
+            stack[:0] = list(r.get("with") or [])
+    slots, every = [], []
+    for name, r in resources.items():
+        every.append((r.get("label") or name, r, 1))
+        if int(r.get("replicas", 0) or 0) > 0:
+            slots.append((r.get("label") or "", r, int(r["replicas"])))
+        for child in r.get("with") or []:
+            nested = _nested_slot(child)
+            if nested is not None:
+                slots.append((nested.get("label") or "", nested, int(nested.get("replicas", 0) or 0)))
+    slots = slots or every
+    if any(r.get("schedule") for _, r, _ in slots):
+        slots = [s for s in slots if s[1].get("schedule")]
+    by_label: dict[str, list[SlotNeeds]] = {}
+    for label, r, replicas in slots:
+        by_label.setdefault(label, []).append(_slot(r, replicas))
+    return Plan(tuple(precheck), tuple(tuple(v) for v in by_label.values()))

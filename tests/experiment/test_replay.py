@@ -1,0 +1,149 @@
+"""Replaying a rainbow experiment: exact expectations, intervals, levels, truth, and rainbow's answers."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import random
+
+import numpy as np
+import pytest
+
+from compatlab.bench import synthetic_cluster, synthetic_jobspec, write_reliabuild
+from compatlab.cli import main
+from compatlab.experiment.stats import expected, sample, wilson
+from compatlab.scheduler.corpus import jobspec_paths, read_corpus
+from compatlab.scheduler.index import Index
+from compatlab.scheduler.rainbow_index import CODES, RainbowIndex
+from compatlab.scheduler.rainbow_walk import outcome
+from compatlab.scheduler.request import read_request
+
+
+def test_wilson_interval_of_half_of_a_hundred():
+    low, high = wilson(50, 100)
+    assert (round(low, 4), round(high, 4)) == (0.4038, 0.5962)
+    assert wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == pytest.approx(1.0)
+
+
+def test_exact_expectation_equals_enumerating_every_pick():
+    rng = random.Random(3)
+    for _ in range(30):
+        jobs, clusters = rng.randint(1, 4), rng.randint(1, 4)
+        matches = np.array([[rng.random() < 0.5 for _ in range(clusters)] for _ in range(jobs)])
+        runnable = np.array([[rng.random() < 0.5 for _ in range(clusters)] for _ in range(jobs)])
+        # Every equally likely way the picks can fall: one matching cluster per job (or a rejection).
+        choices = [list(np.flatnonzero(row)) or [None] for row in matches]
+        outcomes = []
+        for picks in itertools.product(*choices):
+            correct = [runnable[j, c] if c is not None else not runnable[j].any() for j, c in enumerate(picks)]
+            outcomes.append(sum(correct) / jobs)
+        assert expected(matches, runnable).accuracy == pytest.approx(sum(outcomes) / len(outcomes))
+
+
+def test_a_large_sampled_run_falls_inside_its_interval_around_the_exact_value():
+    share = np.random.default_rng(2024).random(2000)  # a stream of its own: not one the samples draw from
+    exact = float(share.mean())
+    for seed in range(5):
+        s = sample(share, 50, seed)
+        assert s.low <= exact <= s.high
+        assert s.high - s.low < 0.01
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("reliabuild")
+    clusters, jobspecs = write_reliabuild(root, clusters=6, subsystems=12, jobspecs=80, requires=4, seed=2)
+    return root, clusters, jobspecs
+
+
+def test_replay_answers_equal_match_answers(corpus, capsys, tmp_path):
+    root, clusters, jobspecs = corpus
+    files = [str(p) for p in jobspec_paths(jobspecs)]
+    assert main(["match", "--clusters", str(clusters), *files, "--json"]) == 0
+    matched = {a["jobspec"]: a["matches"] for a in json.loads(capsys.readouterr().out)}
+    assert all(isinstance(a, list) for a in matched.values())  # no reasons computed without --explain
+    assert main(["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--out", str(tmp_path / "r"),
+                 "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [level["level"] for level in doc["levels"]] == ["none", "all"]
+    rows = list(csv.DictReader((tmp_path / "r" / "replay.csv").open()))
+    full = {r["jobspec"]: int(r["matches"]) for r in rows if r["level"] == "all"}
+    assert full == {str(jobspecs.joinpath(k).relative_to(jobspecs)): len(v) for k, v in
+                    ((f.split("/")[-1], m) for f, m in matched.items())}
+    assert sum(full.values()) > 0  # the corpus really matches somewhere
+    assert doc["levels"][-1]["expected_accuracy"] == 1.0  # truth is the full jobspec
+    assert (tmp_path / "r" / "accuracy.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_levels_file_adds_subsystems_cumulatively_and_truth_file_is_used(corpus, capsys, tmp_path):
+    root, clusters, jobspecs = corpus
+    levels = tmp_path / "levels.yaml"
+    levels.write_text("first: [pkg000, pkg001]\nsecond: [pkg002]\n")
+    names = [str(p.relative_to(jobspecs)) for p in jobspec_paths(jobspecs)]
+    truth = tmp_path / "truth.json"
+    truth.write_text(json.dumps({n: ["cluster000"] for n in names}))
+    assert main(["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--levels", str(levels),
+                 "--truth", str(truth), "--repeats", "20", "--out", str(tmp_path / "r"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [lv["level"] for lv in doc["levels"]] == ["none", "first", "second", "all"]
+    assert doc["levels"][2]["subsystems"] == ["pkg000", "pkg001", "pkg002"]
+    assert doc["truth"] == "file"
+    none = doc["levels"][0]  # no metadata: every job matches all 6 clusters, one of which runs it
+    assert none["expected_accuracy"] == pytest.approx(1 / 6, abs=1e-6)  # rounded to 6 places
+    s = none["sampled"]
+    assert s["trials"] == 20 * len(names) and s["low"] <= 1 / 6 <= s["high"]
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("none: [pkg000]\n", "is not a level name"),
+    ("a: [pkg000]\nb: [pkg000]\n", "already added by an earlier level"),
+    ("a: pkg000\n", "is not allowed; allowed: a list of subsystem names"),
+])
+def test_a_bad_levels_file_is_one_line(corpus, capsys, tmp_path, text, words):
+    _, clusters, jobspecs = corpus
+    levels = tmp_path / "levels.yaml"
+    levels.write_text(text)
+    assert main(["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--levels", str(levels),
+                 "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"compatlab: error: {levels}: ") and words in err and err.count("\n") == 1
+
+
+def test_a_truth_file_that_leaves_a_jobspec_out_is_one_line(corpus, capsys, tmp_path):
+    _, clusters, jobspecs = corpus
+    truth = tmp_path / "truth.yaml"
+    truth.write_text("spec00000.yaml: [cluster000]\n")
+    assert main(["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--truth", str(truth),
+                 "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "is missing (79 jobspecs are); allowed: every jobspec named" in err and err.count("\n") == 1
+
+
+def test_reading_across_processes_gives_what_one_process_reads(corpus):
+    _, clusters, jobspecs = corpus
+    paths = jobspec_paths(jobspecs)
+    assert read_corpus(clusters, paths, processes=2) == read_corpus(clusters, paths, processes=1)
+
+
+def test_the_first_bad_file_is_reported_whichever_process_read_it(corpus, tmp_path, capsys):
+    _, clusters, jobspecs = corpus
+    bad = tmp_path / "jobspecs"
+    bad.mkdir()
+    for i, p in enumerate(jobspec_paths(jobspecs)):
+        text = p.read_text()
+        (bad / p.name).write_text(text.replace("version: 1", "version: 2") if i in (50, 70) else text)
+    assert main(["replay", "--clusters", str(clusters), "--jobspecs", str(bad), "--out", str(tmp_path / "r")]) == 2
+    assert capsys.readouterr().err.startswith(f"compatlab: error: {bad}/spec00050.yaml: version: ")
+
+
+def test_rainbows_answers_in_bulk_equal_its_walk_pair_by_pair():
+    rng = random.Random(5)
+    # Small clusters (at most 4 nodes): the walk explores every order of a vertex's children.
+    clusters = [c for c in (synthetic_cluster(i, rng) for i in range(120)) if len(c.of_type("node")) <= 4][:20]
+    requests = [read_request(synthetic_jobspec(i, rng), f"{i}.yaml") for i in range(40)]
+    bulk = RainbowIndex(clusters, Index(clusters))
+    for request in requests:
+        answers = bulk.answers(request)
+        assert [CODES[outcome(c, request.rainbow)] for c in clusters] == list(answers), request.source
+    assert 0 < bulk.walked < len(clusters) * len(requests) // 2  # both roads taken, the fast one mostly

@@ -1,0 +1,60 @@
+"""What real rainbow answers (emulated): its pre-check, its last item per subsystem, its shared walk, its map order."""
+
+from __future__ import annotations
+
+from compatlab.scheduler.clusters import read_cluster
+from compatlab.scheduler.match import satisfies
+from compatlab.scheduler.rainbow_walk import MATCH, NO_MATCH, VARIES, outcome
+from compatlab.scheduler.request import read_request
+from tests.graphs import cluster_dir, jobspec
+
+
+def request(**kw):
+    return read_request(jobspec(**kw), "job.yaml")
+
+
+def test_the_pre_check_counts_vertices_of_each_asked_type_not_their_sizes(tmp_path):
+    # Two nodes of 8 cores and 64 GB each: plenty of cores and memory, but only 2 memory vertices.
+    cluster = read_cluster(cluster_dir(tmp_path, "pair", [{"cores": 8, "memory": 64}] * 2, {}))
+    assert outcome(cluster, request(replicas=4, cores=1).rainbow) == MATCH  # 16 core vertices >= 4
+    assert outcome(cluster, request(replicas=4, cores=1, memory=1).rainbow) == NO_MATCH  # 2 memory vertices < 4
+
+
+def test_counts_add_up_over_the_cluster(tmp_path):
+    cluster = read_cluster(cluster_dir(tmp_path, "small", [{"cores": 4, "memory": 1}] * 4, {}))
+    assert outcome(cluster, request(replicas=1, cores=12, memory=3).rainbow) == MATCH
+    assert outcome(cluster, request(replicas=1, cores=17).rainbow) == NO_MATCH  # 16 cores in all
+
+
+def test_only_the_last_item_of_a_subsystem_counts(tmp_path):
+    cluster = read_cluster(cluster_dir(tmp_path, "ubuntu", [{}], {
+        "os": {"0": {"vendor": "ubuntu", "release": "22.04"}}}))
+    last_holds = [{"name": "os", "field": "vendor", "match": "rocky"},
+                  {"name": "os", "field": "release", "match": "22.04"}]
+    last_fails = list(reversed(last_holds))
+    assert outcome(cluster, request(requires=last_holds).rainbow) == MATCH
+    assert outcome(cluster, request(requires=last_fails).rainbow) == NO_MATCH
+    assert not satisfies(cluster, request(requires=last_holds))  # ours checks both
+
+
+def test_needs_met_on_different_nodes_count_together(tmp_path):
+    cluster = read_cluster(cluster_dir(tmp_path, "split", [{}, {}], {
+        "mpi": {"0": {"variant": "openmpi"}}, "go": {"1": {"version": "1.21.3"}}}))
+    both = [{"name": "mpi", "field": "variant", "match": "openmpi"}, {"name": "go", "field": "version", "min": "1.21"}]
+    assert outcome(cluster, request(requires=both).rainbow) == MATCH
+    assert not satisfies(cluster, request(requires=both))
+
+
+def test_a_rejected_node_keeps_what_it_met_so_the_answer_depends_on_go_map_order(tmp_path):
+    # Node A passes x and fails y; node B fails x and passes y. If A's subsystems come x first, A marks x before it
+    # is rejected and B (x already met) is accepted: a match. If y comes first, A marks nothing and B fails x.
+    cluster = read_cluster(cluster_dir(tmp_path, "order", [{}, {}], {
+        "x": {"0": {"v": "yes"}, "1": {"v": "no"}}, "y": {"0": {"v": "no"}, "1": {"v": "yes"}}}))
+    needs = [{"name": "x", "field": "v", "match": "yes"}, {"name": "y", "field": "v", "match": "yes"}]
+    assert outcome(cluster, request(requires=needs).rainbow) == VARIES
+
+
+def test_a_need_no_vertex_meets_is_never_met(tmp_path):
+    cluster = read_cluster(cluster_dir(tmp_path, "c", [{}] * 3, {"go": {"0": {"version": "1.19"}}}))
+    assert outcome(cluster, request(requires=[{"name": "go", "field": "version", "min": "1.20"}]).rainbow) == NO_MATCH
+    assert outcome(cluster, request(requires=[{"name": "gpu", "field": "count", "min": "1"}]).rainbow) == NO_MATCH
