@@ -124,6 +124,9 @@ def paused_gc() -> Iterator[None]:
     try:
         yield
     finally:
+        # What was read lives to the end of the command: set it aside for good (gc.freeze), or the first
+        # collection after this would walk all of it once more (0.7 s on the bench corpus).
+        gc.freeze()
         if was:
             gc.enable()
 
