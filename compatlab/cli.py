@@ -80,12 +80,12 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _replay_corpus(args: argparse.Namespace) -> int:
     from compatlab.experiment.replay import read_levels, read_truth, replay, replay_files
-    from compatlab.experiment.report import expectation_png, replay_table
+    from compatlab.experiment.report import expectation_png, load_plotting, replay_table
     from compatlab.scheduler.corpus import jobspec_paths, read_corpus
 
     root = Path(args.jobspecs)
     paths = jobspec_paths(root)
-    corpus = read_corpus(Path(args.clusters), paths)
+    corpus = read_corpus(Path(args.clusters), paths, while_waiting=load_plotting)
     prefix = len(str(root).rstrip("/")) + 1
     names = [str(p)[prefix:] for p in paths]  # below --jobspecs, as the truth file names them
     seen = {r.subsystem for request in corpus.requests for slot in request.slots for r in slot.requires}

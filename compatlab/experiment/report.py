@@ -52,6 +52,11 @@ def records_json(sim: Simulation) -> bytes:
     return dump_json([asdict(r) for r in sim.records])
 
 
+def load_plotting() -> None:
+    """Import matplotlib now (about 0.4 s), e.g. while another process finishes its share. Raises nothing new."""
+    _pyplot()
+
+
 def _pyplot():  # matplotlib's pyplot, with the file-only backend
     import matplotlib
 

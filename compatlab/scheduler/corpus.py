@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,8 +161,12 @@ def workers() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-def read_corpus(clusters: Path, jobspecs: Sequence[str | Path], processes: int | None = None) -> Corpus:
+def read_corpus(clusters: Path, jobspecs: Sequence[str | Path], processes: int | None = None,
+                while_waiting: Callable[[], None] | None = None) -> Corpus:
     """Read a registration directory and jobspec files into a ``Corpus``, across ``processes`` (default: the cores).
+
+    ``while_waiting`` is called once if this process finishes its share before the
+    others do (the caller's own slow imports fit there for free).
 
     Raises the ``LabError`` of the first bad file, clusters first, as reading them one
     after the other would (``read_clusters``' errors for the directory itself included).
@@ -178,6 +182,8 @@ def read_corpus(clusters: Path, jobspecs: Sequence[str | Path], processes: int |
         with paused_gc(), multiprocessing.get_context("fork").Pool(n - 1) as pool:
             pending = pool.map_async(_read_packed, tasks[1:])
             results = [_read_share(tasks[0])]
+            if while_waiting is not None and not pending.ready():
+                while_waiting()
             results += [(clusters, _unpack(*packed), error) for clusters, packed, error in pending.get()]
     errors = [e for _, _, e in results if e is not None]
     if errors:  # shares are contiguous: the first cluster error, else the first jobspec error, is the first bad file

@@ -123,7 +123,10 @@ def test_a_truth_file_that_leaves_a_jobspec_out_is_one_line(corpus, capsys, tmp_
 def test_reading_across_processes_gives_what_one_process_reads(corpus):
     _, clusters, jobspecs = corpus
     paths = jobspec_paths(jobspecs)
-    assert read_corpus(clusters, paths, processes=2) == read_corpus(clusters, paths, processes=1)
+    waited = []
+    both = read_corpus(clusters, paths, processes=2, while_waiting=lambda: waited.append(True))
+    assert both == read_corpus(clusters, paths, processes=1)
+    assert len(waited) <= 1  # called at most once, and only while the other process still reads
 
 
 def test_the_first_bad_file_is_reported_whichever_process_read_it(corpus, tmp_path, capsys):
