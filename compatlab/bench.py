@@ -180,7 +180,8 @@ def write_reliabuild(root: Path, clusters: int = 100, subsystems: int = 220, job
             if rng.random() < 0.5:
                 high = known[-1] if rng.random() < 0.9 else rng.choice(known[known.index(low):])
                 lines.append(f'      max: "{high}"')
-        lines += ["tasks:", "- command: [spack, install, app]", "  resources: spec", ""]
+        # As the README's rebuild of reliabuild writes them: a package at a version, with "@".
+        lines += ["tasks:", f"- command: [spack, install, app{j}@1.{j % 30}.0]", "  resources: spec", ""]
         (jobspec_root / f"spec{j:05d}.yaml").write_text("\n".join(lines))
     return cluster_root, jobspec_root
 

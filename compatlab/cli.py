@@ -84,6 +84,10 @@ def _replay_corpus(args: argparse.Namespace) -> int:
     from compatlab.scheduler.corpus import jobspec_paths, read_corpus
 
     root = Path(args.jobspecs)
+    out = Path(args.out)
+    if out.absolute() == root.absolute() or root.absolute() in out.absolute().parents:
+        # A second replay would read the first one's output as jobspecs.
+        raise LabError(out, "", f"is inside --jobspecs {root}; allowed: a directory outside it")
     paths = jobspec_paths(root)
     corpus = read_corpus(Path(args.clusters), paths, while_waiting=load_plotting)
     prefix = len(str(root).rstrip("/")) + 1
@@ -98,7 +102,6 @@ def _replay_corpus(args: argparse.Namespace) -> int:
              "rainbow_expected_accuracy": r.rainbow["expected_accuracy"],
              "sampled": r.sampled and {"accuracy": r.sampled.accuracy, "low": r.sampled.low, "high": r.sampled.high,
                                        "repeats": r.sampled.repeats}} for r in result.levels]
-    out = Path(args.out)
     replace_tree(out, replay_files(result, expectation_png(title, rows)), f"compatlab replay --out {out}")
     if args.json:
         print(json.dumps({**result.summary(), "out": str(out)}, indent=2, sort_keys=True))
@@ -495,7 +498,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with a usage error said in one ``compatlab: error:`` line (exit 2), not usage plus error."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"compatlab: error: {' '.join(message.split())}; allowed: what {self.prog} --help lists\n")
+        text = " ".join(message.split())
+        tail = f" (see {self.prog} --help)" if "allowed:" in text else f"; allowed: what {self.prog} --help lists"
+        self.exit(2, f"compatlab: error: {text}{tail}\n")
 
 
 def parser() -> argparse.ArgumentParser:

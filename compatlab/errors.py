@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import unicodedata
 from pathlib import Path
 
 
@@ -93,3 +94,16 @@ def key_path(parts: tuple | list, prefix: str = "") -> str:
             name = str(part)[:MAX_VALUE]
             out += f".{name}" if out and not out.endswith(":") else name
     return out or "(top level)"
+
+
+def unprintable(name: str) -> str | None:
+    """What in a file or directory name cannot be shown as it is: a control or format character (Unicode
+    categories Cc, Cf, Zl, Zp), or a byte that is not UTF-8 (Python keeps it as a lone surrogate, Cs); None
+    when there is nothing."""
+    for char in name:
+        category = unicodedata.category(char)
+        if category == "Cs":
+            return "a byte that is not UTF-8"
+        if category in ("Cc", "Cf", "Zl", "Zp"):
+            return f"the {'control' if category == 'Cc' else 'format'} character U+{ord(char):04X}"
+    return None

@@ -300,8 +300,10 @@ def _table(*pairs: tuple[bytes, bytes]) -> bytes:
 _SEPARATORS = b" \r\n,[]{}#"
 # Control characters (and 0xC2, which starts every C1 one in UTF-8) too: libyaml refuses them by line, yaml-rs not.
 _CONTROLS = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, 0xC2])
-# tags, anchors, aliases, directives, complex keys, merges, controls
-_SYNTAX = _table((b"!&*%?@`=\t<" + _CONTROLS, b"!"), (b"}", b"]"))
+# tags, anchors, aliases, directives, complex keys, merges, controls. Not @ or `: reserved only at the start
+# of a plain scalar, where both parsers refuse them (and libyaml then words the error); inside one, as in
+# "spack install trilinos@12.14.1", they are text to both.
+_SYNTAX = _table((b"!&*%?=\t<" + _CONTROLS, b"!"), (b"}", b"]"))
 _SYNTAX_RISKS = (b"!", b"]:", b"\n---", b"\n...")  # ... a list key, several documents
 # Our libyaml loader resolves plain scalars as YAML 1.2 does (yes, on, 1:30 are text; 1e5, -.5 are numbers), as
 # yaml-rs does; what still differs: dates (a date to libyaml), non-finite numbers (refused with their key there),

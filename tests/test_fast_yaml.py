@@ -19,7 +19,8 @@ TOKENS = ["yes", "No", "on", "OFF", "y", "n", "true", "False", "null", "~", "", 
           "1_000", "1e5", "1.0e+5", "1.5E3", ".5", "-.5", "+1", "-0", "1.", "1.20", "1.20.3", "v1.2", "12:30",
           "1:20:30", ".inf", "-.Inf", ".nan", "2024-01-02", "2001-12-14t21:59:43.10-05:00", "x86_64", "amd64",
           "a:b", "#x", "3e4f", "=", "<<", "é", "00", "0", "-1", "1__0", "0.1_2", "7.", "+.5", "1e", "e5",
-          "1.2.3-rc.1", "node", "NULL", "Null", "TRUE", "nO", "1,2", "x\x1b", "\x7f", "x\u0090"]
+          "1.2.3-rc.1", "node", "NULL", "Null", "TRUE", "nO", "1,2", "x\x1b", "\x7f", "x\u0090",
+          "trilinos@12.14.1", "@x", "a`b", "`x"]
 
 
 def _scalar(rng: random.Random) -> str:
@@ -120,3 +121,10 @@ def test_the_depth_bound_read_from_the_text_is_never_below_the_real_depth():
             checked += 1
             assert _depth(yaml.safe_load(text)) <= bound, text
     assert checked > 500
+
+
+def test_a_spack_spec_with_an_at_sign_takes_the_fast_road():
+    # rainbow-experiments' reliabuild rebuilt as nextgen: every task is "spack install <package>@<version>".
+    fast, doc = _fast_yaml(b"tasks:\n- command: [spack, install, trilinos@12.14.1]\n")
+    assert fast and doc == {"tasks": [{"command": ["spack", "install", "trilinos@12.14.1"]}]}
+

@@ -56,7 +56,7 @@ def read_levels(path: Path | None, seen: set[str]) -> list[Level]:
 
     The file is YAML: ``{level name: [subsystem, ...]}``, in order. Raises ``LabError``
     naming the file and key for anything else (a level named ``none`` or ``all``, a
-    subsystem given twice, a level with no subsystem).
+    subsystem given twice or required by no jobspec, a level with no subsystem).
     """
     levels = [Level(NONE, frozenset())]
     if path is None:
@@ -72,6 +72,10 @@ def read_levels(path: Path | None, seen: set[str]) -> list[Level]:
         if not isinstance(subsystems, list) or not subsystems or not all(isinstance(s, str) for s in subsystems):
             raise LabError(path, name, f"{brief(subsystems)} is not allowed; allowed: a list of subsystem names")
         for sub in subsystems:
+            if sub not in seen:  # a typo would make the level silently equal to the one before it
+                known = sorted(seen)
+                raise LabError(path, name, f"subsystem {brief(sub)} is required by no jobspec; allowed: "
+                               f"{', '.join(known[:8])}{', ...' if len(known) > 8 else ''}")
             if sub in so_far:
                 raise LabError(path, name, f"subsystem {sub!r} is already added by an earlier level; allowed: each "
                                "subsystem once")
@@ -101,7 +105,7 @@ def read_truth(path: Path, jobspecs: Sequence[str], clusters: Sequence[str]) -> 
         if not isinstance(runnable, list):
             raise LabError(path, name, f"{brief(runnable)} is not a list; allowed: the clusters that can run it")
         for cluster in runnable:
-            if cluster not in col:
+            if not isinstance(cluster, str) or cluster not in col:
                 raise LabError(path, name, f"{brief(cluster)} is not a cluster of the replay; allowed: "
                                f"{', '.join(list(col)[:5])}{', ...' if len(col) > 5 else ''}")
             truth[row[name], col[cluster]] = True

@@ -137,8 +137,9 @@ def expectation_png(title: str, rows: list[Row]) -> bytes:
             label="real rainbow, expected (emulated)")
     sampled = [(i, r["sampled"]) for i, r in enumerate(rows) if r.get("sampled")]
     if sampled:
-        below = [s["accuracy"] - s["low"] for _, s in sampled]
-        above = [s["high"] - s["accuracy"] for _, s in sampled]
+        # Clipped at 0: at an accuracy of exactly 0 or 1 the interval's bound equals it up to rounding (-1e-17).
+        below = [max(0.0, s["accuracy"] - s["low"]) for _, s in sampled]
+        above = [max(0.0, s["high"] - s["accuracy"]) for _, s in sampled]
         ax.errorbar([i + 0.1 for i, _ in sampled], [s["accuracy"] for _, s in sampled], yerr=[below, above],
                     fmt="D", color="#1565c0", capsize=4,
                     label=f"sampled ({sampled[0][1]['repeats']} per job), 95% Wilson interval")

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compatlab.errors import LabError, brief
+from compatlab.errors import LabError, brief, unprintable
 from compatlab.formats.validate import check_graph
 from compatlab.inputs import load_json
 
@@ -156,18 +155,6 @@ def _reachable(children: dict[str, list[str]], meta: dict[str, Any], source: str
     return order
 
 
-def _unprintable(name: str) -> str | None:
-    """What in a directory name cannot be shown as it is: a control or format character, or a byte that is not
-    UTF-8 (Python keeps it as a lone surrogate); None when there is nothing."""
-    for char in name:
-        category = unicodedata.category(char)
-        if category == "Cs":
-            return "a byte that is not UTF-8"
-        if category in ("Cc", "Cf", "Zl", "Zp"):
-            return f"the {'control' if category == 'Cc' else 'format'} character U+{ord(char):04X}"
-    return None
-
-
 def read_cluster(directory: Path) -> Cluster:
     """Read one registration directory (``nodes.json`` plus ``*-subsystem.json``) into a ``Cluster``.
 
@@ -175,7 +162,7 @@ def read_cluster(directory: Path) -> Cluster:
     does not read, parse or pass ``check_graph``.
     """
     source = str(directory)
-    bad = _unprintable(directory.name)
+    bad = unprintable(directory.name)
     if bad:
         # The name is printed in tables and JSON and sent to rainbow: an escape sequence, a byte that is not
         # UTF-8, or a right-to-left override in it would reach a terminal or make --json invalid.

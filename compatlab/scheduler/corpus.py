@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from compatlab.errors import LabError
+from compatlab.errors import LabError, unprintable
 from compatlab.inputs import load_yaml
 
 from .clusters import Cluster, cluster_dirs, read_cluster
@@ -43,12 +43,17 @@ def jobspec_paths(directory: Path) -> list[Path]:
     Raises ``LabError`` when ``directory`` is not a directory or holds none.
     """
     if not directory.is_dir():
-        raise LabError(directory, "", "is not a directory of jobspecs (nextgen YAML files)")
+        raise LabError(directory, "", f"{'is not a directory' if directory.exists() else 'does not exist'}; "
+                       "allowed: a directory of jobspecs (nextgen YAML files)")
     found = []
     for top, dirs, files in os.walk(directory):  # os.walk, not Path.rglob: ten thousand files in milliseconds
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         found.extend(Path(top, f) for f in files if f.endswith(JOBSPEC_SUFFIXES) and not f.startswith("."))
     found.sort()
+    for path in found:
+        bad = unprintable(str(path.relative_to(directory)))
+        if bad:  # its name goes into tables, CSV and JSON as the jobspec's name
+            raise LabError(path, "", f"the file name holds {bad}; allowed: printable UTF-8 text")
     if not found:
         raise LabError(directory, "", f"holds no jobspecs; allowed: files ending in {', '.join(JOBSPEC_SUFFIXES)}")
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import os
 import random
 
 import numpy as np
@@ -150,3 +151,67 @@ def test_rainbows_answers_in_bulk_equal_its_walk_pair_by_pair():
         answers = bulk.answers(request)
         assert [CODES[outcome(c, request.rainbow)] for c in clusters] == list(answers), request.source
     assert 0 < bulk.walked < len(clusters) * len(requests) // 2  # both roads taken, the fast one mostly
+
+
+def _one_line(capsys, argv):
+    try:
+        code = main(argv)
+    except SystemExit as exit_:
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("compatlab: error: ") and "Traceback" not in err, err
+    return err
+
+
+def test_a_negative_seed_samples_as_any_other(corpus, tmp_path, capsys):
+    _, clusters, jobspecs = corpus
+    argv = ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--repeats", "5", "--json"]
+    assert main([*argv, "--seed=-1", "--out", str(tmp_path / "a")]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert all(level["sampled"]["repeats"] == 5 for level in first["levels"])
+
+
+@pytest.mark.parametrize("value", ["[[a]]", "[{a: 1}]", "[7]"])
+def test_a_truth_file_naming_a_cluster_that_is_not_text_is_one_line(corpus, tmp_path, capsys, value):
+    _, clusters, jobspecs = corpus
+    names = [str(p.relative_to(jobspecs)) for p in jobspec_paths(jobspecs)]
+    truth = tmp_path / "truth.yaml"
+    truth.write_text("".join(f"{n}: {value if i == 0 else '[]'}\n" for i, n in enumerate(names)))
+    err = _one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--truth",
+                             str(truth), "--out", str(tmp_path / "r")])
+    assert "is not a cluster of the replay; allowed:" in err
+
+
+def test_a_jobspec_file_name_that_is_not_utf8_is_one_line(tmp_path, capsys):
+    clusters, jobspecs = write_reliabuild(tmp_path / "c", clusters=2, subsystems=3, jobspecs=2, requires=2)
+    (jobspecs / os.fsdecode(b"bad\xff.yaml")).write_bytes((jobspecs / "spec00000.yaml").read_bytes())
+    err = _one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--out",
+                             str(tmp_path / "r")])
+    assert "holds a byte that is not UTF-8" in err and not (tmp_path / "r").exists()
+
+
+def test_a_level_naming_a_subsystem_no_jobspec_requires_is_refused(corpus, tmp_path, capsys):
+    _, clusters, jobspecs = corpus
+    levels = tmp_path / "levels.yaml"
+    levels.write_text("arch: [archspecs]\n")
+    err = _one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--levels",
+                             str(levels), "--out", str(tmp_path / "r")])
+    assert "subsystem 'archspecs' is required by no jobspec; allowed:" in err
+
+
+def test_an_output_inside_the_jobspecs_is_refused(corpus, tmp_path, capsys):
+    _, clusters, jobspecs = corpus
+    err = _one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--out",
+                             str(jobspecs / "res")])
+    assert "is inside --jobspecs" in err and not (jobspecs / "res").exists()
+
+
+def test_a_usage_error_that_says_what_is_allowed_says_it_once(capsys):
+    err = _one_line(capsys, ["replay", "--clusters", "c", "--jobspecs", "j", "--out", "o", "--repeats", "2000"])
+    assert err.count("allowed:") == 1
+
+
+@pytest.mark.parametrize(("successes", "trials"), [(0, 500), (500, 500), (0, 5), (1, 3), (999, 1000)])
+def test_the_wilson_interval_always_holds_the_observed_share(successes, trials):
+    low, high = wilson(successes, trials)
+    assert 0.0 <= low <= successes / trials <= high <= 1.0
