@@ -31,7 +31,7 @@ from compatlab.errors import LabError, brief
 from compatlab.files import dump_json
 from compatlab.inputs import load_yaml
 from compatlab.scheduler.clusters import Cluster
-from compatlab.scheduler.corpus import paused_gc, workers
+from compatlab.scheduler.corpus import paused_gc, quiet_worker, workers
 from compatlab.scheduler.index import Index
 from compatlab.scheduler.rainbow_index import RainbowIndex
 from compatlab.scheduler.rainbow_plan import Plan
@@ -208,7 +208,7 @@ def _answers_of(clusters: Sequence[Cluster], requests: Sequence[Request], levels
             full, answers = _answer_rows(0, len(requests))
             return (truth if full is None else full), answers
         cut = len(requests) // 2
-        with multiprocessing.get_context("fork").Pool(1) as pool:
+        with multiprocessing.get_context("fork").Pool(1, initializer=quiet_worker) as pool:
             theirs = pool.apply_async(_answer_rows, (cut, len(requests)))
             first = _answer_rows(0, cut)
             second = theirs.get()

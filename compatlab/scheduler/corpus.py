@@ -161,6 +161,14 @@ def _shares(items: Sequence, n: int) -> list[list]:
     return [list(items[cuts[i]:cuts[i + 1]]) for i in range(n)]
 
 
+def quiet_worker() -> None:
+    """A pool worker's stderr to /dev/null: its errors reach the parent as results or re-raised exceptions, and
+    what it would print itself is only the broken pipe of a parent that was killed (a traceback per worker)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
 def workers() -> int:
     """How many processes read: the cores this process may use (``sched_getaffinity``)."""
     return max(1, len(os.sched_getaffinity(0)))
@@ -184,7 +192,7 @@ def read_corpus(clusters: Path, jobspecs: Sequence[str | Path], processes: int |
     else:
         tasks = list(zip(_shares(directories, n), _shares(paths, n), strict=True))
         # fork: the children start with everything imported; nothing here holds a thread or a lock.
-        with paused_gc(), multiprocessing.get_context("fork").Pool(n - 1) as pool:
+        with paused_gc(), multiprocessing.get_context("fork").Pool(n - 1, initializer=quiet_worker) as pool:
             pending = pool.map_async(_read_packed, tasks[1:])
             results = [_read_share(tasks[0])]
             if while_waiting is not None and not pending.ready():

@@ -215,3 +215,21 @@ def test_a_usage_error_that_says_what_is_allowed_says_it_once(capsys):
 def test_the_wilson_interval_always_holds_the_observed_share(successes, trials):
     low, high = wilson(successes, trials)
     assert 0.0 <= low <= successes / trials <= high <= 1.0
+
+
+def test_kill_9_of_a_replay_leaves_its_workers_silent_and_no_output(tmp_path):
+    # A killed parent breaks its workers' pipe: they end without a traceback each, and --out never appears half.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    clusters, jobspecs = write_reliabuild(tmp_path / "c", clusters=20, subsystems=20, jobspecs=4000, requires=10)
+    proc = subprocess.Popen([sys.executable, "-m", "compatlab", "replay", "--clusters", str(clusters), "--jobspecs",
+                             str(jobspecs), "--out", str(tmp_path / "out")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)  # past the imports, into the reading across processes
+    proc.send_signal(signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    time.sleep(1.0)  # the workers notice the closed pipe
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
