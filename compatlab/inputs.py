@@ -6,17 +6,18 @@ names the file, the key and what is allowed, within a bounded amount of work:
 
 - only regular files are read (a FIFO or ``/dev/zero`` behind a symlink would
   block or never end), up to a size limit per kind of file;
-- YAML is parsed by libyaml (``CSafeLoader``); a key given twice is refused (PyYAML
+- YAML is parsed by libyaml (``CSafeLoader``), resolving plain scalars as YAML 1.2 and
+  Pulumi do (``_Loader``); a key given twice is refused (PyYAML
   would silently keep the last one); aliases are allowed, but a document that
   expands to more than ``MAX_VALUES`` values (an alias bomb) or nests deeper than
   ``MAX_DEPTH`` is refused before anything walks it;
 - plain documents take a faster road to the same values (``_fast_yaml``): yaml-rs, a
   compiled parser, ten times faster than PyYAML, which spends about 0.9 ms composing
-  a 30-requirement jobspec even with libyaml (9 s for 10,000). yaml-rs reads YAML 1.2
-  where PyYAML reads 1.1, so any text where the two could differ (tags, anchors,
-  aliases, merge keys, several documents, ``yes``/``on``/``off``, octal, binary,
-  exponents, sexagesimal numbers, ``.inf``/``.nan``, dates) and anything yaml-rs refuses
-  go to libyaml; a test checks the two agree on everything the fast road takes;
+  a 30-requirement jobspec even with libyaml (9 s for 10,000). Any text where the two
+  could differ (tags, anchors, aliases, merge keys, several documents, control
+  characters, leading zeros, underscores and binary in numbers, ``.inf``/``.nan``,
+  dates) and anything yaml-rs refuses go to libyaml; a test checks the two agree on
+  everything the fast road takes;
 - JSON is parsed by orjson; the same shape limits apply;
 - non-finite numbers (``.nan``, ``.inf``) are refused anywhere.
 
@@ -243,7 +244,7 @@ def check_tree_shape(doc: Any, source: str | Path, size: int, containers: int | 
     fast YAML road) calls it. Raises ``LabError`` as ``check_shape`` does.
     """
     if size > MAX_VALUES:
-        check_shape(doc, source)
+        check_shape(doc, source, aliases=False)
     elif containers is not None and containers <= MAX_DEPTH:
         return  # fewer containers than levels allowed (``containers``: an upper bound the caller counted)
     elif type(doc) in _CONTAINERS and _too_deep(doc):
@@ -374,9 +375,6 @@ def parse_yaml(data: bytes, source: str | Path) -> Any:
         raise LabError(source, where, f"not valid YAML: {problem}{allowed}") from None
     except RecursionError:
         raise LabError(source, "", f"nests too deep to read; allowed: at most {MAX_DEPTH} levels") from None
-    except ValueError as err:  # an integer of more than 4300 digits (Python's limit on int(str))
-        raise LabError(source, "", f"holds a value Python refuses to read ({' '.join(str(err).split())[:120]}); "
-                       "allowed: numbers of at most 4300 digits") from None
     check_shape(doc, source)
     return doc
 

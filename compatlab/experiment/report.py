@@ -106,6 +106,17 @@ def outcomes_png(title: str, rows: list[Row]) -> bytes:
     return _png(fig)
 
 
+def _share_per_level_png(fig, ax, title: str, ylabel: str) -> bytes:
+    # The frame every per-level plot shares: shares 0..1 over the levels, titled, legend at the lower right.
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("compatibility level (cumulative metadata)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize="medium")
+    ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    return _png(fig)
+
+
 def accuracy_png(title: str, rows: list[Row]) -> bytes:
     """Accuracy (0..1) and match precision per level, as lines."""
     plt = _pyplot()
@@ -114,13 +125,7 @@ def accuracy_png(title: str, rows: list[Row]) -> bytes:
     ax.plot(levels, [r["accuracy"] for r in rows], marker="o", color="black", label="accuracy")
     precision = [r["match_precision"] if r["match_precision"] is not None else float("nan") for r in rows]
     ax.plot(levels, precision, marker="s", color="#1565c0", linestyle="--", label="match precision")
-    ax.set_ylim(0, 1.05)
-    ax.set_xlabel("compatibility level (cumulative metadata)")
-    ax.set_ylabel("share of jobs / of matching pairs")
-    ax.set_title(title, fontsize="medium")
-    ax.legend(loc="lower right", fontsize="small")
-    fig.tight_layout()
-    return _png(fig)
+    return _share_per_level_png(fig, ax, title, "share of jobs / of matching pairs")
 
 
 def expectation_png(title: str, rows: list[Row]) -> bytes:
@@ -144,13 +149,7 @@ def expectation_png(title: str, rows: list[Row]) -> bytes:
                     fmt="D", color="#1565c0", capsize=4,
                     label=f"sampled ({sampled[0][1]['repeats']} per job), 95% Wilson interval")
     ax.set_xticks(x, levels, rotation=30 if len(levels) > 6 else 0, ha="right" if len(levels) > 6 else "center")
-    ax.set_ylim(0, 1.05)
-    ax.set_xlabel("compatibility level (cumulative metadata)")
-    ax.set_ylabel("accuracy")
-    ax.set_title(title, fontsize="medium")
-    ax.legend(loc="lower right", fontsize="small")
-    fig.tight_layout()
-    return _png(fig)
+    return _share_per_level_png(fig, ax, title, "accuracy")
 
 
 def result_files(sim: Simulation) -> dict[str, bytes]:

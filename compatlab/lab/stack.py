@@ -29,7 +29,6 @@ CREDENTIAL_KEYS = ("rainbowSecret", "rainbowToken")
 # The config namespaces a lab's stack file may hold: ours, and the providers the program uses.
 NAMESPACES = (NAMESPACE, "gcp", "kubernetes", "random", "tls", "pulumi")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_UNSET = object()
 ZONE = re.compile(r"[a-z]+-[a-z]+[0-9]+-[a-z]")
 
 
@@ -82,10 +81,9 @@ def load_lab(stack: str | Path, jobspecs: Path = JOBSPECS) -> Lab:
         raise LabError(path, "", f"{'is a directory' if path.is_dir() else 'does not exist'}; allowed: a stack "
                        f"name ({', '.join(known)}) or the path of a Pulumi.<stack>.yaml file")
     config = stack_config(path)
-    zone = config.pop("@zone", None) if "@zone" in config else _UNSET
-    if zone is _UNSET:
-        zone = None
-    elif not isinstance(zone, str):  # null too: a zone key left empty would silently price nowhere
+    given = "@zone" in config
+    zone = config.pop("@zone", None)
+    if given and not isinstance(zone, str):  # null too: a zone key left empty would silently price nowhere
         raise LabError(path, "gcp:zone", f"{brief(zone)} is not text; allowed: a GCP zone such as us-central1-a")
     return lab_from_config(config, path, jobspecs, zone=zone)
 

@@ -23,7 +23,21 @@ from dataclasses import dataclass
 
 from compatlab.lab import semver
 
+from .frozen import cached_hash
 
+
+def value_passes(value: object, match: str | None, low: str | None, high: str | None) -> bool:
+    """Does a feature's ``value`` pass: string equality with ``match`` if given, else Masterminds bounds
+    ``>= low`` / ``<= high`` (either may be None). A value that is not a string never passes (rainbow compares
+    strings). Raises nothing."""
+    if not isinstance(value, str):
+        return False
+    if match is not None:
+        return value == match
+    return semver.within(value, low, high)
+
+
+@cached_hash
 @dataclass(frozen=True)
 class Test:
     """One need: string equality (``match``) or a Masterminds range (``min``/``max``) on a feature's ``field``."""
@@ -38,26 +52,10 @@ class Test:
 
         (Real rainbow crashes on a non-string value of a tested field; a miss is the kindest reading.)
         """
-        value = feature.get(self.field)
-        if not isinstance(value, str):
-            return False
-        if self.match is not None:
-            return value == self.match
-        return semver.within(value, self.min, self.max)
-
-    def __hash__(self) -> int:
-        # Cached: each is hashed millions of times in a replay (the generated __hash__ builds a tuple each time).
-        cached = self.__dict__.get("_hash")
-        if cached is None:
-            cached = hash(tuple(getattr(self, f) for f in self.__dataclass_fields__))
-            self.__dict__["_hash"] = cached
-        return cached
-
-    def __getstate__(self) -> dict:
-        # Never pickle the cached hash: another process may hash strings differently.
-        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+        return value_passes(feature.get(self.field), self.match, self.min, self.max)
 
 
+@cached_hash
 @dataclass(frozen=True)
 class SlotNeeds:
     """One slot as rainbow's walk uses it: ``replicas``, counts per type, tests per (type, subsystem)."""
@@ -65,18 +63,6 @@ class SlotNeeds:
     replicas: int
     counts: tuple[tuple[str, int], ...]
     needs: tuple[tuple[tuple[str, str], tuple[Test, ...]], ...]
-
-    def __hash__(self) -> int:
-        # Cached: each is hashed millions of times in a replay (the generated __hash__ builds a tuple each time).
-        cached = self.__dict__.get("_hash")
-        if cached is None:
-            cached = hash(tuple(getattr(self, f) for f in self.__dataclass_fields__))
-            self.__dict__["_hash"] = cached
-        return cached
-
-    def __getstate__(self) -> dict:
-        # Never pickle the cached hash: another process may hash strings differently.
-        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compatlab.formats.validate import check_jobspec
-from compatlab.lab import semver
 
-from .rainbow_plan import Plan, read_plan
+from .frozen import cached_hash
+from .rainbow_plan import Plan, read_plan, value_passes
 
 
+@cached_hash
 @dataclass(frozen=True)
 class Requirement:
     """One ``requires`` item: a field of a subsystem's feature vertex and a test on it."""
@@ -26,11 +27,7 @@ class Requirement:
 
         A value that is not a string never passes (rainbow compares strings).
         """
-        if not isinstance(value, str):
-            return False
-        if self.match is not None:
-            return value == self.match
-        return semver.within(value, self.min, self.max)
+        return value_passes(value, self.match, self.min, self.max)
 
     def __str__(self) -> str:
         if self.match is not None:
@@ -38,19 +35,8 @@ class Requirement:
         bounds = [f">= {self.min}" if self.min else "", f"<= {self.max}" if self.max else ""]
         return f"{self.subsystem} {self.field} {', '.join(b for b in bounds if b)}"
 
-    def __hash__(self) -> int:
-        # Cached: each is hashed millions of times in a replay (the generated __hash__ builds a tuple each time).
-        cached = self.__dict__.get("_hash")
-        if cached is None:
-            cached = hash(tuple(getattr(self, f) for f in self.__dataclass_fields__))
-            self.__dict__["_hash"] = cached
-        return cached
 
-    def __getstate__(self) -> dict:
-        # Never pickle the cached hash: another process may hash strings differently.
-        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
-
-
+@cached_hash
 @dataclass(frozen=True)
 class Slot:
     """``replicas`` vertices of ``type``, each holding ``counts`` and meeting ``requires``."""
@@ -59,18 +45,6 @@ class Slot:
     replicas: int
     counts: tuple[tuple[str, int], ...]
     requires: tuple[Requirement, ...]
-
-    def __hash__(self) -> int:
-        # Cached: each is hashed millions of times in a replay (the generated __hash__ builds a tuple each time).
-        cached = self.__dict__.get("_hash")
-        if cached is None:
-            cached = hash(tuple(getattr(self, f) for f in self.__dataclass_fields__))
-            self.__dict__["_hash"] = cached
-        return cached
-
-    def __getstate__(self) -> dict:
-        # Never pickle the cached hash: another process may hash strings differently.
-        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
 
 
 @dataclass(frozen=True)
