@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +33,8 @@ from compatlab.scheduler.clusters import Cluster
 from compatlab.scheduler.corpus import map_jobspecs, paused_gc, read_clusters_across
 from compatlab.scheduler.index import Index
 from compatlab.scheduler.rainbow_index import RainbowIndex
-from compatlab.scheduler.rainbow_plan import Plan
-from compatlab.scheduler.request import Request
+from compatlab.scheduler.rainbow_plan import Plan, SlotNeeds
+from compatlab.scheduler.request import Request, Slot
 
 from .stats import Sampled, expected, sample
 
@@ -140,16 +140,27 @@ def read_truth(path: Path, jobspecs: Sequence[str], clusters: Sequence[str]) -> 
 
 
 def restrict(request: Request, subsystems: frozenset[str] | None) -> Request:
-    """The request with only the ``requires`` items (and rainbow's needs) of ``subsystems``; None keeps all."""
+    """The request with only the ``requires`` items (and rainbow's needs) of ``subsystems``; None keeps all.
+
+    A slot that loses nothing is the same object (the indexes key their caches by identity).
+    """
     if subsystems is None:
         return request
-    slots = tuple(replace(s, requires=tuple(r for r in s.requires if r.subsystem in subsystems))
-                  for s in request.slots)
+    slots = []
+    for s in request.slots:
+        kept = tuple([r for r in s.requires if r.subsystem in subsystems])
+        slots.append(s if len(kept) == len(s.requires) else Slot(s.type, s.replicas, s.counts, kept))
     plan = request.rainbow
     if plan is not None:
-        plan = Plan(plan.precheck, tuple(tuple(replace(c, needs=tuple(n for n in c.needs if n[0][1] in subsystems))
-                                               for c in candidates) for candidates in plan.slots))
-    return replace(request, slots=slots, rainbow=plan)
+        candidates = []
+        for labelled in plan.slots:
+            one = []
+            for c in labelled:
+                needs = tuple([n for n in c.needs if n[0][1] in subsystems])
+                one.append(c if len(needs) == len(c.needs) else SlotNeeds(c.replicas, c.counts, needs))
+            candidates.append(tuple(one))
+        plan = Plan(plan.precheck, tuple(candidates))
+    return Request(request.source, tuple(slots), plan)
 
 
 @dataclass(frozen=True)

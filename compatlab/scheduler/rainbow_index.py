@@ -94,26 +94,32 @@ class RainbowIndex:
         pairs the bulk rules leave open go to ``rainbow_walk.outcome`` one by one.
         """
         n = len(self.clusters)
-        ids: dict[tuple, int] = {}  # (type, subsystem, id of the test): identity, no dataclass hash per lookup
+        # A need's row, keyed by the need's identity (needs are shared objects, rainbow_plan._need): one lookup per
+        # need and no tuple built. -1: a need with several tests, which the bulk rules leave to the walk.
+        ids: dict[int, int] = {}
         passing_rows: list[np.ndarray] = []
         rejecting_rows: list[np.ndarray] = []
         plans = []
         for request in requests:
             slot = request.rainbow.simple()
             rows = None
-            if slot is not None and all(len(tests) == 1 for _, tests in slot.needs):
+            if slot is not None:
                 kind = slot.needs[0][0][0] if slot.needs else None
                 if kind is None or (kind in self.index.type_mask and kind not in self.root_types):
-                    rows = [ids.get((kind, sub, id(tests[0]))) for (_, sub), tests in slot.needs]
+                    rows = [ids.get(id(need)) for need in slot.needs]
                     if None in rows:  # a need not seen yet: count it once
-                        for (_, sub), (test,) in slot.needs:
-                            if (kind, sub, id(test)) not in ids:
-                                ids[(kind, sub, id(test))] = len(passing_rows)
-                                passing, rejecting = self._need(kind, sub, test)
-                                passing_rows.append(passing)
-                                rejecting_rows.append(rejecting)
-                        rows = [ids[(kind, sub, id(tests[0]))] for (_, sub), tests in slot.needs]
-                elif kind not in self.index.type_mask:
+                        for need in slot.needs:
+                            if id(need) not in ids:
+                                (_, sub), tests = need
+                                ids[id(need)] = len(passing_rows) if len(tests) == 1 else -1
+                                if len(tests) == 1:
+                                    passing, rejecting = self._need(kind, sub, tests[0])
+                                    passing_rows.append(passing)
+                                    rejecting_rows.append(rejecting)
+                        rows = [ids[id(need)] for need in slot.needs]
+                    if -1 in rows:
+                        rows = None
+                elif kind not in self.index.type_mask and all(len(tests) == 1 for _, tests in slot.needs):
                     rows = "never"  # needs on a type no cluster has: never met
             plans.append((request.rainbow, slot, rows))
         # Booleans per need and cluster: some T-vertex passes it; some T-vertex could be rejected for it.

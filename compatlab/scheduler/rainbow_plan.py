@@ -121,7 +121,21 @@ def _slot(resource: dict, replicas: int) -> SlotNeeds:
             counts[kind] = int(r["count"])
         stack.extend(reversed(r.get("with") or []))
     return SlotNeeds(replicas, tuple(counts.items()),
-                     tuple([((kind, sub), tests) for kind, by in needs.items() for sub, tests in by.items()]))
+                     tuple([_need(kind, sub, tests) for kind, by in needs.items() for sub, tests in by.items()]))
+
+
+_NEEDS: dict[tuple, tuple[tuple[str, str], tuple[Test, ...]]] = {}
+
+
+def _need(kind: str, sub: str, tests: tuple[Test, ...]) -> tuple[tuple[str, str], tuple[Test, ...]]:
+    # One object per distinct need, as for tests: rainbow_index keys its rows by the need's identity.
+    key = (kind, sub, tests)
+    known = _NEEDS.get(key)
+    if known is None:
+        if len(_NEEDS) > 1 << 18:
+            _NEEDS.clear()
+        known = _NEEDS[key] = ((kind, sub), tests)
+    return known
 
 
 def _nested_slot(resource: dict) -> dict | None:
