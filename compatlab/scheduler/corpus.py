@@ -55,17 +55,19 @@ def jobspec_paths(directory: Path) -> list[Path]:
         raise LabError(directory, "", f"{'is not a directory' if directory.exists() else 'does not exist'}; "
                        "allowed: a directory of jobspecs (nextgen YAML files)")
     found = []
+    top_length = len(os.path.join(directory, ""))
     for top, dirs, files in os.walk(directory):  # os.walk, not Path.rglob: ten thousand files in milliseconds
         dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found.extend(Path(top, f) for f in files if f.endswith(JOBSPEC_SUFFIXES) and not f.startswith("."))
-    found.sort()
-    for path in found:
-        bad = unprintable(str(path.relative_to(directory)))
+        below = os.path.join(top, "")[top_length:]
+        found.extend(below + f for f in files if f.endswith(JOBSPEC_SUFFIXES) and not f.startswith("."))
+    found.sort(key=lambda rel: rel.split("/"))  # as paths sort: part by part ("a/b" before "a-b")
+    for rel in found:
+        bad = unprintable(rel)
         if bad:  # its name goes into tables, CSV and JSON as the jobspec's name
-            raise LabError(path, "", f"the file name holds {bad}; allowed: printable UTF-8 text")
+            raise LabError(directory / rel, "", f"the file name holds {bad}; allowed: printable UTF-8 text")
     if not found:
         raise LabError(directory, "", f"holds no jobspecs; allowed: files ending in {', '.join(JOBSPEC_SUFFIXES)}")
-    return found
+    return [directory / rel for rel in found]
 
 
 def read_jobspec(path: str | Path) -> Request:

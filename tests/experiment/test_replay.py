@@ -266,3 +266,15 @@ def test_kill_9_of_a_replay_leaves_its_workers_silent_and_no_output(tmp_path):
     _, err = proc.communicate(timeout=60)
     time.sleep(1.0)  # the workers notice the closed pipe
     assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_jobspec_paths_are_every_jobspec_below_in_path_order(tmp_path):
+    # Sorted as paths sort (part by part): "a/b.yaml" before "a-b.yaml", though "-" sorts before "/" as text.
+    for rel in ("a-b.yaml", "a/b.yaml", "a/c/d.yml", "z.json", "top.yaml", ".hidden.yaml", ".git/x.yaml",
+                "notes.txt", "a/.h/e.yaml"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("version: 1\n")
+    found = jobspec_paths(tmp_path)
+    assert found == sorted(found)
+    assert [str(p.relative_to(tmp_path)) for p in found] == ["a/b.yaml", "a/c/d.yml", "a-b.yaml", "top.yaml", "z.json"]
+    assert jobspec_paths(tmp_path / "a") == [tmp_path / "a" / "b.yaml", tmp_path / "a" / "c" / "d.yml"]
