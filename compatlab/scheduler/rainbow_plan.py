@@ -124,12 +124,14 @@ def _slot(resource: dict, replicas: int) -> SlotNeeds:
                      tuple([_need(kind, sub, tests) for kind, by in needs.items() for sub, tests in by.items()]))
 
 
-_NEEDS: dict[tuple, tuple[tuple[str, str], tuple[Test, ...]]] = {}
+_NEEDS: dict[tuple[str, str, int], tuple[tuple[str, str], tuple[Test, ...]]] = {}
 
 
 def _need(kind: str, sub: str, tests: tuple[Test, ...]) -> tuple[tuple[str, str], tuple[Test, ...]]:
-    # One object per distinct need, as for tests: rainbow_index keys its rows by the need's identity.
-    key = (kind, sub, tests)
+    # One object per distinct need, as for tests: rainbow_index keys its rows by the need's identity. Keyed by the
+    # tests' identity (they are shared too; hashing them is a Python call per Test): safe, since the entry keeps
+    # its tests alive, so no other object can take their id while the key exists.
+    key = (kind, sub, id(tests))
     known = _NEEDS.get(key)
     if known is None:
         if len(_NEEDS) > 1 << 18:
