@@ -431,17 +431,18 @@ def _scheduler_options(cmd: argparse.ArgumentParser, *, state: bool = True, secr
                                                                                  else ")"))
     where.add_argument("--embedded", action="store_true",
                        help="the embedded scheduler: no server, its queues kept in the state directory")
-    cmd.add_argument("--tls-ca", metavar="FILE", help="TLS with this CA (the stack output rainbowCaCertificate)")
+    cmd.add_argument("--tls-ca", metavar="FILE", type=_path,
+                     help="TLS with this CA (the stack output rainbowCaCertificate)")
     cmd.add_argument("--tls-name", metavar="NAME", help="the name the certificate is for (default rainbow)")
     if state:
-        cmd.add_argument("--state", required=not state_dir, default=state_dir, metavar="DIR",
+        cmd.add_argument("--state", required=not state_dir, default=state_dir, metavar="DIR", type=_path,
                          help="run state: credentials (0600) and journals" + ("; default $COMPATLAB_STATE" if env
                                                                                 else ""))
     if secret:
-        cmd.add_argument("--secret-file", metavar="FILE",
+        cmd.add_argument("--secret-file", metavar="FILE", type=_path,
                          help="the scheduler secret (else $COMPATLAB_RAINBOW_SECRET); never a plain flag")
     if token:
-        cmd.add_argument("--token-file", metavar="FILE",
+        cmd.add_argument("--token-file", metavar="FILE", type=_path,
                          help="rainbow's global token (else $COMPATLAB_RAINBOW_TOKEN), for clusters without one")
 
 
@@ -453,6 +454,13 @@ def _seconds(text: str) -> float:
     if not 0 < value <= 7 * 24 * 3600:
         raise argparse.ArgumentTypeError(f"{text!r} is not allowed; allowed: more than 0, at most a week (604800)")
     return value
+
+
+def _path(text: str) -> str:
+    # An empty path is the current directory to the OS: an unset variable (--out "$OUT") would write there.
+    if not text:
+        raise argparse.ArgumentTypeError("'' is not a path; allowed: a file or directory name")
+    return text
 
 
 def _positive(text: str) -> int:
@@ -479,12 +487,13 @@ def _command(sub, name: str, help: str, run, *, stack: bool = True, out: str | N
              json_help: str | None = None) -> argparse.ArgumentParser:
     cmd = sub.add_parser(name, help=help, allow_abbrev=False)  # --secret must never pass for --secret-file
     if stack:
-        cmd.add_argument("--stack", required=True, help="a stack name, looked up as stacks/Pulumi.<name>.yaml, or a "
+        cmd.add_argument("--stack", required=True, type=_path,
+                         help="a stack name, looked up as stacks/Pulumi.<name>.yaml, or a "
                          "stack file's path (with a / or ending in .yaml)")
     if out:
         what = ("the run's directory: state/, results/, report/ (kept; --resume finishes it, --force starts over)"
                 if name == "run" else "output directory (replaced whole)")
-        cmd.add_argument("--out", required=out == "required", help=what + ("" if out == "required" else
+        cmd.add_argument("--out", required=out == "required", type=_path, help=what + ("" if out == "required" else
                                                                             f"; default {out}"))
     if json_help:
         cmd.add_argument("--json", action="store_true", help=json_help)
@@ -512,15 +521,18 @@ def parser() -> argparse.ArgumentParser:
     _command(sub, "generate", "write rainbow metadata and jobspecs per level for a stack", _generate, out="required")
     match = _command(sub, "match", "which registered clusters satisfy each jobspec, and why not", _match,
                      stack=False, json_help="print a JSON array, one object per jobspec")
-    match.add_argument("--clusters", required=True, help="directory of <cluster>/nodes.json + subsystems")
-    match.add_argument("jobspecs", nargs="+", help="nextgen jobspec files")
+    match.add_argument("--clusters", required=True, type=_path, help="directory of <cluster>/nodes.json + subsystems")
+    match.add_argument("jobspecs", nargs="+", type=_path, help="nextgen jobspec files")
     match.add_argument("--explain", action="store_true", help="with --json: why each other cluster does not match")
     rep = _command(sub, "replay", "replay any rainbow experiment: per-level accuracy, exact and sampled, beside real "
                    "rainbow's", _replay, stack=False, out="required", json_help="print replay.json")
-    rep.add_argument("--clusters", required=True, metavar="DIR", help="directory of <cluster>/nodes.json + subsystems")
-    rep.add_argument("--jobspecs", required=True, metavar="DIR", help="directory of nextgen jobspecs (any depth)")
-    rep.add_argument("--levels", metavar="FILE", help="YAML {level: [subsystems it adds]} (default: none, all)")
-    rep.add_argument("--truth", metavar="FILE", help="YAML/JSON {jobspec: [clusters that can run it]} "
+    rep.add_argument("--clusters", type=_path, required=True, metavar="DIR",
+                     help="directory of <cluster>/nodes.json + subsystems")
+    rep.add_argument("--jobspecs", type=_path, required=True, metavar="DIR",
+                     help="directory of nextgen jobspecs (any depth)")
+    rep.add_argument("--levels", type=_path, metavar="FILE",
+                     help="YAML {level: [subsystems it adds]} (default: none, all)")
+    rep.add_argument("--truth", type=_path, metavar="FILE", help="YAML/JSON {jobspec: [clusters that can run it]} "
                      "(default: the clusters that satisfy the whole jobspec)")
     rep.add_argument("--repeats", type=_positive, help="also submit each job this many times and show the spread")
     rep.add_argument("--seed", type=_integer, default=0, help="seed of the sampled submissions (default 0)")
@@ -534,7 +546,7 @@ def parser() -> argparse.ArgumentParser:
     reg = _command(sub, "register", "register every minicluster and its subsystems with a scheduler", _register,
                    json_help="print what was registered as JSON")
     _scheduler_options(reg, secret=True)
-    reg.add_argument("--kubeconfig", metavar="FILE",
+    reg.add_argument("--kubeconfig", metavar="FILE", type=_path,
                      help="also write each cluster's token and secret into its Secret in the lab (this kubeconfig)")
     reg.add_argument("--write-secrets", action="store_true",
                      help="the same with $KUBECONFIG or ~/.kube/config")
@@ -556,9 +568,10 @@ def parser() -> argparse.ArgumentParser:
     cluster, results = os.environ.get("CLUSTER_NAME"), os.environ.get("COMPATLAB_RESULTS")
     rec.add_argument("--cluster", required=not cluster, default=cluster,
                      help="the minicluster to receive for (default $CLUSTER_NAME, set in every MiniCluster)")
-    rec.add_argument("--results", required=not results, default=results, metavar="DIR",
+    rec.add_argument("--results", required=not results, default=results, metavar="DIR", type=_path,
                      help="where the result records go (default $COMPATLAB_RESULTS)")
-    rec.add_argument("--cluster-secret-file", metavar="FILE", default=os.environ.get("COMPATLAB_CLUSTER_SECRET_FILE"),
+    rec.add_argument("--cluster-secret-file", metavar="FILE", type=_path,
+                     default=os.environ.get("COMPATLAB_CLUSTER_SECRET_FILE"),
                      help="the cluster's rainbow secret (default $COMPATLAB_CLUSTER_SECRET_FILE; else the state's)")
     rec.add_argument("--stack", help="the lab, for the simulated executor (default: the state's)")
     _executor(rec)
@@ -577,17 +590,18 @@ def parser() -> argparse.ArgumentParser:
     again.add_argument("--force", action="store_true", help="remove the run already in --out and start again")
     ver = _command(sub, "verify", "probe a pod of every minicluster and compare with its metadata (exit 1 if any "
                    "differs)", _verify, json_help="print the verdicts as JSON")
-    ver.add_argument("--kubeconfig", metavar="FILE", help="the lab's kubeconfig (default $KUBECONFIG)")
-    ver.add_argument("--state", required=True, metavar="DIR", help="where probe.json is kept (register reads it)")
+    ver.add_argument("--kubeconfig", metavar="FILE", type=_path, help="the lab's kubeconfig (default $KUBECONFIG)")
+    ver.add_argument("--state", required=True, metavar="DIR", type=_path,
+                     help="where probe.json is kept (register reads it)")
     col = _command(sub, "collect", "copy the result records out of every minicluster's lead broker", _collect,
                    json_help="print the counts as JSON")
-    col.add_argument("--kubeconfig", metavar="FILE", help="the lab's kubeconfig (default $KUBECONFIG)")
-    col.add_argument("--results", required=True, metavar="DIR", help="the local results directory")
+    col.add_argument("--kubeconfig", metavar="FILE", type=_path, help="the lab's kubeconfig (default $KUBECONFIG)")
+    col.add_argument("--results", required=True, metavar="DIR", type=_path, help="the local results directory")
     col.add_argument("--force", action="store_true", help="overwrite local records that differ")
     rep = _command(sub, "report", "join submissions, predictions and results into tables and plots", _report,
                    stack=False, out="required", json_help="print the per-level rows and confusion matrix as JSON")
-    rep.add_argument("--results", required=True, metavar="DIR", help="the result records")
-    rep.add_argument("--state", metavar="DIR", help="the run state (default: DIR/../state)")
+    rep.add_argument("--results", required=True, metavar="DIR", type=_path, help="the result records")
+    rep.add_argument("--state", metavar="DIR", type=_path, help="the run state (default: DIR/../state)")
     rep.add_argument("--stack", help="the lab (default: the state's)")
     return top
 

@@ -84,8 +84,9 @@ def _letters(i: int) -> str:
 def check_requires_item(item: object, source: str | Path, key: str) -> None:
     """Check one ``requires`` item: ``name`` and ``field`` strings, then ``match`` or ``min``/``max`` strings.
 
-    A bound must parse as rainbow parses it, ``">= " + min`` / ``"<= " + max`` by
-    Masterminds semver v3.2.1 (wildcards, spaces, a comma adding a constraint),
+    No other key is allowed (a misspelt ``max`` would be dropped). A bound must parse
+    as rainbow parses it, ``">= " + min`` / ``"<= " + max`` by Masterminds semver
+    v3.2.1 (wildcards, spaces, a comma adding a constraint),
     without ``||`` (rainbow joins an item's tests with ``||`` and splits them again,
     so an alternative in a bound is silently dropped there); a ``min`` above the
     ``max`` can hold for nothing. Raises ``LabError`` naming ``source`` and ``key``
@@ -97,6 +98,10 @@ def check_requires_item(item: object, source: str | Path, key: str) -> None:
             return
     if not isinstance(item, dict):
         raise LabError(source, key, f"{brief(item)} is not a mapping; allowed: {{name, field, match | min/max}}")
+    for name in item:
+        if name not in ITEM_KEYS:  # a typo (mxa: for max:) would silently drop a bound: rainbow reads no other key
+            raise LabError(source, f"{key}.{key_path([name]) if isinstance(name, str) else brief(name)}",
+                           f"is not a key of a requires item; allowed: {', '.join(ITEM_KEYS)}")
     for name in ("name", "field"):
         if name not in item:
             what = "subsystem" if name == "name" else "metadata field"
@@ -126,6 +131,7 @@ def check_requires_item(item: object, source: str | Path, key: str) -> None:
 
 
 _GOOD_ITEMS: set[tuple] = set()  # the (key, value) pairs of items that passed
+ITEM_KEYS = ("name", "field", "match", "min", "max")  # what rainbow reads of an item (DESIGN.md, "Jobspec")
 
 
 def check_version_bound(text: str, source: str | Path, key: str) -> None:

@@ -47,7 +47,8 @@ class Corpus:
 
 
 def jobspec_paths(directory: Path) -> list[Path]:
-    """Every jobspec file under ``directory`` (``.yaml``, ``.yml``, ``.json``, any depth, hidden ones skipped), sorted.
+    """Every jobspec file under ``directory`` (``.yaml``, ``.yml``, ``.json`` in any case, any depth, hidden files
+    and directories skipped, as ``.git``), sorted as paths sort.
 
     Raises ``LabError`` when ``directory`` is not a directory or holds none.
     """
@@ -59,7 +60,7 @@ def jobspec_paths(directory: Path) -> list[Path]:
     for top, dirs, files in os.walk(directory):  # os.walk, not Path.rglob: ten thousand files in milliseconds
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         below = os.path.join(top, "")[top_length:]
-        found.extend(below + f for f in files if f.endswith(JOBSPEC_SUFFIXES) and not f.startswith("."))
+        found.extend(below + f for f in files if f.lower().endswith(JOBSPEC_SUFFIXES) and not f.startswith("."))
     found.sort(key=lambda rel: rel.split("/"))  # as paths sort: part by part ("a/b" before "a-b")
     for rel in found:
         bad = unprintable(rel)

@@ -278,3 +278,29 @@ def test_jobspec_paths_are_every_jobspec_below_in_path_order(tmp_path):
     assert found == sorted(found)
     assert [str(p.relative_to(tmp_path)) for p in found] == ["a/b.yaml", "a/c/d.yml", "a-b.yaml", "top.yaml", "z.json"]
     assert jobspec_paths(tmp_path / "a") == [tmp_path / "a" / "b.yaml", tmp_path / "a" / "c" / "d.yml"]
+
+
+def test_jobspec_suffixes_are_read_in_any_case(tmp_path):
+    for name in ("a.YAML", "b.Yml", "c.JSON", "d.yaml.bak"):
+        (tmp_path / name).write_text("version: 1\n")
+    assert [p.name for p in jobspec_paths(tmp_path)] == ["a.YAML", "b.Yml", "c.JSON"]
+
+
+@pytest.mark.parametrize("flag", ["--out", "--clusters", "--jobspecs", "--levels", "--truth"])
+def test_an_empty_path_is_refused_before_anything_is_read_or_written(tmp_path, capsys, monkeypatch, flag):
+    # An unset variable (--out "$OUT") is "", which the OS takes for the current directory.
+    monkeypatch.chdir(tmp_path)
+    argv = {"--out": str(tmp_path / "o"), "--clusters": "c", "--jobspecs": "j"}
+    argv[flag] = ""
+    err = _one_line(capsys, ["replay", *(x for pair in argv.items() for x in pair)])
+    assert f"argument {flag}: '' is not a path; allowed:" in err and list(tmp_path.iterdir()) == []
+
+
+def test_a_misspelt_key_in_a_requires_item_is_refused(tmp_path, capsys):
+    clusters, jobspecs = write_reliabuild(tmp_path / "c", clusters=2, subsystems=3, jobspecs=2, requires=2)
+    spec = jobspecs / "spec00001.yaml"
+    spec.write_text(spec.read_text().replace("field: version", "field: version\n      mxa: '9'", 1))
+    err = _one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--out",
+                             str(tmp_path / "r")])
+    assert err == (f"compatlab: error: {spec}: resources.spec.requires[0].mxa: is not a key of a requires item; "
+                   "allowed: name, field, match, min, max\n")
