@@ -265,7 +265,8 @@ def map_jobspecs(jobspecs: Sequence[str | Path], work: Callable[[int, list[Reque
             _MAPPING = ()
         _first_error([error])
         return [result]
-    shares = _shares(paths, n, parent=0.9)
+    # The parent does a little less: it imports the plotting (while_waiting) or unpacks what the others send.
+    shares = _shares(paths, n, parent=0.85)
     starts = [sum(len(s) for s in shares[:k]) for k in range(n)]
     _MAPPING = (work, send)  # set before the fork: the children inherit it
     try:
