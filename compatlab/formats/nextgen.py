@@ -7,7 +7,7 @@ groups, attributes), which readers take from the parsed document as it is.
 
 from __future__ import annotations
 
-from typing import Any, Required, TypedDict
+from typing import Any, NotRequired, Required, TypedDict
 
 
 class Requirement(TypedDict, total=False):
@@ -28,7 +28,7 @@ Resource = TypedDict("Resource", {
     "with": list["Resource"],
     "requires": list[Requirement],
 }, total=False)
-Resource.__doc__ = """A named resource or one of its ``with`` children: ``type``, ``count``, ``replicas``, ``requires``."""
+Resource.__doc__ = "A named resource or one of its ``with`` children: ``type``, ``count``, ``replicas``, ``requires``."
 
 
 class Task(TypedDict):
@@ -39,10 +39,10 @@ class Task(TypedDict):
 
 
 class Jobspec(TypedDict):
-    """A nextgen jobspec: ``version`` 1, a ``name``, named ``resources`` and ``tasks``."""
+    """A nextgen jobspec: ``version`` 1, a ``name`` (compatlab always writes one), named ``resources``, ``tasks``."""
 
     version: int
-    name: str
+    name: NotRequired[str]
     resources: dict[str, Resource]
     tasks: list[Task]
 

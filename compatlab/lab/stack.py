@@ -236,7 +236,8 @@ def _unique(names: list[str], path: Path, key: str) -> None:
             raise LabError(path, f"{NAMESPACE}:{key}[{i}]", f"{brief(name)} is listed twice; allowed: each name once")
 
 
-def _chosen(config: LabConfig, key: Literal["workloads", "levels"], allowed: list[str], path: Path, problem: str) -> list[str]:
+def _chosen(config: LabConfig, key: Literal["workloads", "levels"], allowed: list[str], path: Path,
+            problem: str) -> list[str]:
     """An optional list of names from ``allowed`` (all of them by default), each once."""
     names = config.get(key) or allowed
     _unique(names, path, key)
