@@ -24,6 +24,7 @@ import multiprocessing
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any, TypedDict, cast
 
 import numpy as np
 
@@ -37,7 +38,7 @@ from compatlab.scheduler.rainbow_index import RainbowIndex
 from compatlab.scheduler.rainbow_plan import Plan
 from compatlab.scheduler.request import Request
 
-from .stats import Sampled, expected, sample
+from .stats import Sampled, SampledJson, expected, sample
 
 NONE, ALL = "none", "all"
 EXAMPLES = 20  # pairs listed per kind of disagreement with real rainbow (the counts are complete)
@@ -129,6 +130,57 @@ def restrict(request: Request, subsystems: frozenset[str] | None) -> Request:
     return replace(request, slots=slots, rainbow=plan)
 
 
+class Pair(TypedDict):
+    """A (jobspec, cluster) pair where real rainbow's answer differs from ours."""
+
+    jobspec: str
+    cluster: str
+
+
+class RainbowLevel(TypedDict):
+    """Real rainbow at one level: its expected accuracy (varying pairs as matches, and as misses), pair counts,
+    and up to ``EXAMPLES`` pairs it places and we do not (``also_place``), and the reverse (``refuses``)."""
+
+    expected_accuracy: float
+    expected_accuracy_certain: float
+    matching_pairs: int
+    varies_pairs: int
+    also_place_pairs: int
+    refuses_pairs: int
+    also_place: list[Pair]
+    refuses: list[Pair]
+
+
+class LevelResultJson(TypedDict):
+    """A ``LevelResult`` in ``replay.json``: its fields."""
+
+    level: str
+    subsystems: list[str] | None
+    jobs: int
+    expected_accuracy: float
+    match_precision: float | None
+    rejected: int
+    rejected_runnable: int
+    matching_pairs: int
+    sampled: SampledJson | None
+    rainbow: RainbowLevel
+
+
+class ReplayJson(TypedDict):
+    """``replay.json``: cluster and jobspec counts, where the truth came from, seed, repeats, the levels."""
+
+    clusters: int
+    jobspecs: int
+    truth: str
+    seed: int
+    repeats: int
+    levels: list[LevelResultJson]
+
+
+# A replay.csv row: level, jobspec, matches, runnable, expected success, rainbow's matches, rainbow varies.
+ReplayRow = tuple[str, str, int, int, float, int, int]
+
+
 @dataclass(frozen=True)
 class LevelResult:
     """One level of a replay (shares in 0..1)."""
@@ -142,7 +194,7 @@ class LevelResult:
     rejected_runnable: int
     matching_pairs: int
     sampled: Sampled | None
-    rainbow: dict  # expected_accuracy, expected_accuracy_certain, matching_pairs, varies_pairs, also_place, refuses
+    rainbow: RainbowLevel
 
 
 @dataclass(frozen=True)
@@ -155,22 +207,24 @@ class Replay:
     seed: int
     repeats: int
     levels: tuple[LevelResult, ...]
-    rows: tuple[tuple, ...]  # (level, jobspec, matches, runnable, share, rainbow matches, rainbow varies)
+    rows: tuple[ReplayRow, ...]  # (level, jobspec, matches, runnable, share, rainbow matches, rainbow varies)
 
-    def summary(self) -> dict:
+    def summary(self) -> ReplayJson:
         """The JSON-ready ``replay.json`` document."""
         return {"clusters": len(self.clusters), "jobspecs": len(self.jobspecs), "truth": self.truth,
-                "seed": self.seed, "repeats": self.repeats, "levels": [asdict(level) for level in self.levels]}
+                "seed": self.seed, "repeats": self.repeats,
+                "levels": cast(list[LevelResultJson], [asdict(level) for level in self.levels])}
 
 
-def _pairs(mask: np.ndarray, jobspecs: Sequence[str], clusters: Sequence[str]) -> list[dict]:
+def _pairs(mask: np.ndarray, jobspecs: Sequence[str], clusters: Sequence[str]) -> list[Pair]:
     rows, cols = np.nonzero(mask)
     return [{"jobspec": jobspecs[r], "cluster": clusters[c]} for r, c in zip(rows[:EXAMPLES], cols[:EXAMPLES],
                                                                              strict=True)]
 
 
 PARALLEL_FROM = 2000  # requests: fewer are answered in one process (a fork costs more than it saves)
-_WORK: tuple = ()  # what a forked answering process inherits (never pickled): index, rainbow, requests, levels
+# What a forked answering process inherits (never pickled): index, rainbow, requests, levels, truth.
+_WORK: tuple[Any, ...] = ()
 
 
 def _answer_rows(lo: int, hi: int) -> tuple[np.ndarray | None, list[tuple[np.ndarray, np.ndarray]]]:
@@ -206,7 +260,7 @@ def _answers_of(clusters: Sequence[Cluster], requests: Sequence[Request], levels
     try:
         if n == 1:
             full, answers = _answer_rows(0, len(requests))
-            return (truth if full is None else full), answers
+            return cast(np.ndarray, truth if full is None else full), answers  # full is None: truth was given
         cut = len(requests) // 2
         with multiprocessing.get_context("fork").Pool(1, initializer=quiet_worker) as pool:
             theirs = pool.apply_async(_answer_rows, (cut, len(requests)))
@@ -215,7 +269,7 @@ def _answers_of(clusters: Sequence[Cluster], requests: Sequence[Request], levels
     finally:
         _WORK = ()
     full = truth if first[0] is None else np.concatenate([first[0], second[0]])
-    return full, [(np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]]))
+    return cast(np.ndarray, full), [(np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]]))
                   for a, b in zip(first[1], second[1], strict=True)]
 
 
@@ -235,7 +289,8 @@ def _replay(clusters: Sequence[Cluster], requests: Sequence[Request], names: Seq
     cluster_names = [c.name for c in clusters]
     told = "file" if truth is not None else "full jobspec"
     truth, answers = _answers(clusters, requests, levels, truth)
-    results, rows = [], []
+    results: list[LevelResult] = []
+    rows: list[ReplayRow] = []
     for number, (level, (ours, theirs)) in enumerate(zip(levels, answers, strict=True)):
         exact = expected(ours, truth)
         may, sure = theirs >= 1, theirs == 1

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from compatlab.errors import LabError, unprintable
 from compatlab.inputs import load_yaml
@@ -27,6 +28,17 @@ from .request import Request, Requirement, Slot, read_request
 
 JOBSPEC_SUFFIXES = (".yaml", ".yml", ".json")  # JSON is YAML: one reader for both
 SERIAL_BELOW = 64  # files: fewer are read in this process (a fork costs more than it saves)
+
+# What crosses between processes (_Packer): requirements and tests as their fields, then named by index.
+K = TypeVar("K")
+RequirementKey = tuple[str, str, str | None, str | None, str | None]  # subsystem, field, match, min, max
+TestKey = tuple[str, str | None, str | None, str | None]  # field, match, min, max
+Counts = tuple[tuple[str, int], ...]
+PackedSlot = tuple[str, int, Counts, tuple[int, ...]]  # type, replicas, counts, requirement ids
+PackedCandidate = tuple[int, Counts, tuple[tuple[str, str, tuple[int, ...]], ...]]  # replicas, counts, test ids
+PackedRequest = tuple[str, tuple[PackedSlot, ...], Counts, tuple[tuple[PackedCandidate, ...], ...]]
+Tables = tuple[list[RequirementKey], list[TestKey]]
+Failure = tuple[bool, str, str, str]  # a bad file: (is it a cluster's, source, key, problem)
 
 
 @dataclass(frozen=True)
@@ -45,7 +57,7 @@ def jobspec_paths(directory: Path) -> list[Path]:
     if not directory.is_dir():
         raise LabError(directory, "", f"{'is not a directory' if directory.exists() else 'does not exist'}; "
                        "allowed: a directory of jobspecs (nextgen YAML files)")
-    found = []
+    found: list[Path] = []
     for top, dirs, files in os.walk(directory):  # os.walk, not Path.rglob: ten thousand files in milliseconds
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         found.extend(Path(top, f) for f in files if f.endswith(JOBSPEC_SUFFIXES) and not f.startswith("."))
@@ -74,16 +86,16 @@ class _Packer:
     """
 
     def __init__(self) -> None:
-        self.requirements: dict[tuple, int] = {}
-        self.tests: dict[tuple, int] = {}
+        self.requirements: dict[RequirementKey, int] = {}
+        self.tests: dict[TestKey, int] = {}
 
-    def _id(self, table: dict[tuple, int], key: tuple) -> int:
+    def _id(self, table: dict[K, int], key: K) -> int:
         found = table.get(key)
         if found is None:
             found = table[key] = len(table)
         return found
 
-    def pack(self, request: Request) -> tuple:
+    def pack(self, request: Request) -> PackedRequest:
         """One request as tuples (its requirements and tests as indexes into this packer's tables)."""
         slots = tuple((s.type, s.replicas, s.counts,
                        tuple(self._id(self.requirements, (r.subsystem, r.field, r.match, r.min, r.max))
@@ -95,12 +107,12 @@ class _Packer:
                                  for c in labelled) for labelled in plan.slots)
         return request.source, slots, plan.precheck, candidates
 
-    def tables(self) -> tuple[list[tuple], list[tuple]]:
+    def tables(self) -> Tables:
         """The distinct requirements and tests, in index order."""
         return list(self.requirements), list(self.tests)
 
 
-def _unpack(tables: tuple[list[tuple], list[tuple]], packed: list[tuple]) -> list[Request]:
+def _unpack(tables: Tables, packed: list[PackedRequest]) -> list[Request]:
     requirements = [Requirement(*key) for key in tables[0]]
     tests = [Test(*key) for key in tables[1]]
     return [Request(source, tuple(Slot(kind, replicas, counts, tuple(requirements[i] for i in ids))
@@ -112,7 +124,8 @@ def _unpack(tables: tuple[list[tuple], list[tuple]], packed: list[tuple]) -> lis
             for source, slots, precheck, candidates in packed]
 
 
-def _read_packed(task: tuple[list[Path], list[str]]) -> tuple:
+def _read_packed(task: tuple[list[Path], list[str]]
+                 ) -> tuple[list[Cluster], tuple[Tables, list[PackedRequest]], Failure | None]:
     """``_read_share`` in a child process, its requests packed (``_Packer``)."""
     clusters, requests, error = _read_share(task)
     packer = _Packer()
@@ -136,13 +149,13 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _read_share(task: tuple[list[Path], list[str]]) -> tuple[list[Cluster], list[Request], tuple | None]:
+def _read_share(task: tuple[list[Path], list[str]]) -> tuple[list[Cluster], list[Request], Failure | None]:
     """Read one share: its clusters, its requests, and (is it a cluster's, source, key, problem) of a bad file."""
     with paused_gc():
         return _read_files(*task)
 
 
-def _read_files(directories: list[Path], jobspecs: list[str]) -> tuple[list[Cluster], list[Request], tuple | None]:
+def _read_files(directories: list[Path], jobspecs: list[str]) -> tuple[list[Cluster], list[Request], Failure | None]:
     clusters: list[Cluster] = []
     requests: list[Request] = []
     try:
@@ -153,7 +166,7 @@ def _read_files(directories: list[Path], jobspecs: list[str]) -> tuple[list[Clus
     return clusters, requests, None
 
 
-def _shares(items: Sequence, n: int) -> list[list]:
+def _shares(items: Sequence[K], n: int) -> list[list[K]]:
     # The parent's share (the first) is smaller: it also unpacks what the others send back.
     first = len(items) * 9 // (10 * n) if n > 1 else len(items)
     rest = -(-(len(items) - first) // (n - 1)) if n > 1 else 0
