@@ -7,6 +7,7 @@ line and exit 130. Only a Ctrl-C in Python's own start, before this module runs,
 Python's to report.
 """
 
+import os
 import signal
 import sys
 
@@ -18,6 +19,10 @@ def _interrupted() -> int:
 
 def entry() -> int:
     """Run ``compatlab.cli.main`` on ``sys.argv[1:]``; 130 and one line on Ctrl-C, whenever it comes."""
+    # Our matrix products are small (a thousand slots by a hundred clusters): OpenBLAS's threads, which wait by
+    # spinning, took a core from a replay's second process (0.7 CPU s of 8 on the bench corpus). Set before numpy
+    # loads; an explicit setting wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     held: list[int] = []
     try:
         previous = signal.signal(signal.SIGINT, lambda signum, _frame: held.append(signum))

@@ -88,9 +88,9 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _replay_corpus(args: argparse.Namespace) -> int:
-    from compatlab.experiment.replay import read_levels, read_truth, replay, replay_files
+    from compatlab.experiment.replay import replay_corpus, replay_files
     from compatlab.experiment.report import expectation_png, load_plotting, replay_table
-    from compatlab.scheduler.corpus import jobspec_paths, read_corpus
+    from compatlab.scheduler.corpus import jobspec_paths
 
     root = Path(args.jobspecs)
     out = Path(args.out)
@@ -98,13 +98,11 @@ def _replay_corpus(args: argparse.Namespace) -> int:
         # A second replay would read the first one's output as jobspecs.
         raise LabError(out, "", f"is inside --jobspecs {root}; allowed: a directory outside it")
     paths = jobspec_paths(root)
-    corpus = read_corpus(Path(args.clusters), paths, while_waiting=load_plotting)
     prefix = len(str(root).rstrip("/")) + 1
     names = [str(p)[prefix:] for p in paths]  # below --jobspecs, as the truth file names them
-    seen = {r.subsystem for request in corpus.requests for slot in request.slots for r in slot.requires}
-    levels = read_levels(Path(args.levels) if args.levels else None, seen)
-    truth = read_truth(Path(args.truth), names, [c.name for c in corpus.clusters]) if args.truth else None
-    result = replay(corpus.clusters, corpus.requests, names, levels, truth, repeats=args.repeats or 0, seed=args.seed)
+    result = replay_corpus(Path(args.clusters), paths, names, Path(args.levels) if args.levels else None,
+                           Path(args.truth) if args.truth else None, repeats=args.repeats or 0, seed=args.seed,
+                           while_waiting=load_plotting)
     title = (f"{len(result.clusters)} clusters, {len(result.jobspecs)} jobspecs"
              + (f", {args.repeats} submissions per job, seed {args.seed}" if args.repeats else ""))
     rows = [{"level": r.level, "expected_accuracy": r.expected_accuracy,

@@ -101,6 +101,8 @@ def unprintable(name: str) -> str | None:
     """What in a file or directory name cannot be shown as it is: a control or format character (Unicode
     categories Cc, Cf, Zl, Zp), or a byte that is not UTF-8 (Python keeps it as a lone surrogate, Cs); None
     when there is nothing."""
+    if name.isascii() and name.isprintable():  # the common case, at C speed (ten thousand jobspec names)
+        return None
     for char in name:
         category = unicodedata.category(char)
         if category == "Cs":

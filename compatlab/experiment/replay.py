@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import csv
 import io
-import multiprocessing
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
@@ -32,11 +31,11 @@ from compatlab.errors import LabError, brief
 from compatlab.files import dump_json
 from compatlab.inputs import load_yaml
 from compatlab.scheduler.clusters import Cluster
-from compatlab.scheduler.corpus import paused_gc, quiet_worker, workers
+from compatlab.scheduler.corpus import map_jobspecs, paused_gc, read_clusters_across
 from compatlab.scheduler.index import Index
 from compatlab.scheduler.rainbow_index import RainbowIndex
-from compatlab.scheduler.rainbow_plan import Plan
-from compatlab.scheduler.request import Request
+from compatlab.scheduler.rainbow_plan import Plan, SlotNeeds
+from compatlab.scheduler.request import Request, Slot
 
 from .stats import Sampled, SampledJson, expected, sample
 
@@ -52,16 +51,13 @@ class Level:
     subsystems: frozenset[str] | None
 
 
-def read_levels(path: Path | None, seen: set[str]) -> list[Level]:
-    """``none``, the file's levels (cumulative), then ``all`` if some subsystem in ``seen`` is left out.
+def parse_levels(path: Path) -> list[tuple[str, list[str]]]:
+    """A levels file as ``[(level name, subsystems it adds), ...]`` in the file's order, checked for shape alone.
 
-    The file is YAML: ``{level name: [subsystem, ...]}``, in order. Raises ``LabError``
-    naming the file and key for anything else (a level named ``none`` or ``all``, a
-    subsystem given twice or required by no jobspec, a level with no subsystem).
+    The file is YAML: ``{level name: [subsystem, ...]}``. Raises ``LabError`` naming the
+    file and key for anything else (a level named ``none`` or ``all``, a subsystem given
+    twice, a level with no subsystem). ``settle_levels`` checks the subsystems against the jobspecs.
     """
-    levels = [Level(NONE, frozenset())]
-    if path is None:
-        return [*levels, Level(ALL, None)]
     doc = load_yaml(path)
     if not isinstance(doc, dict) or not doc:
         raise LabError(path, "", f"{brief(doc)} is not a map of levels; allowed: {{level name: [subsystem, ...]}}")
@@ -73,18 +69,45 @@ def read_levels(path: Path | None, seen: set[str]) -> list[Level]:
         if not isinstance(subsystems, list) or not subsystems or not all(isinstance(s, str) for s in subsystems):
             raise LabError(path, name, f"{brief(subsystems)} is not allowed; allowed: a list of subsystem names")
         for sub in subsystems:
-            if sub not in seen:  # a typo would make the level silently equal to the one before it
-                known = sorted(seen)
-                raise LabError(path, name, f"subsystem {brief(sub)} is required by no jobspec; allowed: "
-                               f"{', '.join(known[:8])}{', ...' if len(known) > 8 else ''}")
             if sub in so_far:
                 raise LabError(path, name, f"subsystem {sub!r} is already added by an earlier level; allowed: each "
                                "subsystem once")
             so_far.add(sub)
-        levels.append(Level(name, frozenset(so_far)))
-    if seen - so_far:
+    return list(doc.items())
+
+
+def _cumulative(parsed: Sequence[tuple[str, list[str]]]) -> list[Level]:
+    levels, so_far = [Level(NONE, frozenset())], frozenset[str]()
+    for name, subsystems in parsed:
+        so_far = so_far | frozenset(subsystems)
+        levels.append(Level(name, so_far))
+    return levels
+
+
+def settle_levels(parsed: Sequence[tuple[str, list[str]]] | None, seen: set[str], path: Path | None) -> list[Level]:
+    """``none``, the parsed levels (cumulative), then ``all`` if some subsystem in ``seen`` is left out.
+
+    Without a file (``parsed`` None): ``none`` and ``all``. Raises ``LabError`` naming
+    ``path`` and the level when a subsystem is required by no jobspec (``seen``): a typo
+    would make the level silently equal to the one before it.
+    """
+    if parsed is None:
+        return [Level(NONE, frozenset()), Level(ALL, None)]
+    for name, subsystems in parsed:
+        for sub in subsystems:
+            if sub not in seen:
+                known = sorted(seen)
+                raise LabError(path or "", name, f"subsystem {brief(sub)} is required by no jobspec; allowed: "
+                               f"{', '.join(known[:8])}{', ...' if len(known) > 8 else ''}")
+    levels = _cumulative(parsed)
+    if seen - cast(frozenset[str], levels[-1].subsystems):  # _cumulative's levels all have a set
         levels.append(Level(ALL, None))
     return levels
+
+
+def read_levels(path: Path | None, seen: set[str]) -> list[Level]:
+    """``parse_levels`` then ``settle_levels``: the levels of a replay whose jobspecs require ``seen``."""
+    return settle_levels(parse_levels(path) if path is not None else None, seen, path)
 
 
 def read_truth(path: Path, jobspecs: Sequence[str], clusters: Sequence[str]) -> np.ndarray:
@@ -118,16 +141,27 @@ def read_truth(path: Path, jobspecs: Sequence[str], clusters: Sequence[str]) -> 
 
 
 def restrict(request: Request, subsystems: frozenset[str] | None) -> Request:
-    """The request with only the ``requires`` items (and rainbow's needs) of ``subsystems``; None keeps all."""
+    """The request with only the ``requires`` items (and rainbow's needs) of ``subsystems``; None keeps all.
+
+    A slot that loses nothing is the same object (the indexes key their caches by identity).
+    """
     if subsystems is None:
         return request
-    slots = tuple(replace(s, requires=tuple(r for r in s.requires if r.subsystem in subsystems))
-                  for s in request.slots)
+    slots = []
+    for s in request.slots:
+        kept = tuple([r for r in s.requires if r.subsystem in subsystems])
+        slots.append(s if len(kept) == len(s.requires) else Slot(s.type, s.replicas, s.counts, kept))
     plan = request.rainbow
     if plan is not None:
-        plan = Plan(plan.precheck, tuple(tuple(replace(c, needs=tuple(n for n in c.needs if n[0][1] in subsystems))
-                                               for c in candidates) for candidates in plan.slots))
-    return replace(request, slots=slots, rainbow=plan)
+        candidates = []
+        for labelled in plan.slots:
+            one = []
+            for c in labelled:
+                needs = tuple([n for n in c.needs if n[0][1] in subsystems])
+                one.append(c if len(needs) == len(c.needs) else SlotNeeds(c.replicas, c.counts, needs))
+            candidates.append(tuple(one))
+        plan = Plan(plan.precheck, tuple(candidates))
+    return Request(request.source, tuple(slots), plan)
 
 
 class Pair(TypedDict):
@@ -222,76 +256,91 @@ def _pairs(mask: np.ndarray, jobspecs: Sequence[str], clusters: Sequence[str]) -
                                                                              strict=True)]
 
 
-PARALLEL_FROM = 2000  # requests: fewer are answered in one process (a fork costs more than it saves)
-# What a forked answering process inherits (never pickled): index, rainbow, requests, levels, truth.
-_WORK: tuple[Any, ...] = ()
+Answers = tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]  # the truth, each level's (ours, rainbow's)
 
 
-def _answer_rows(lo: int, hi: int) -> tuple[np.ndarray | None, list[tuple[np.ndarray, np.ndarray]]]:
-    """Rows ``lo:hi`` of the truth (None when given) and of each level's (ours, real rainbow's) answers."""
-    index, rainbow, requests, levels, truth = _WORK
-    part = requests[lo:hi]
-    full = index.fits_all(part) if truth is None else truth[lo:hi]
+def answer(index: Index, rainbow: RainbowIndex, requests: Sequence[Request], levels: Sequence[Level],
+           truth: np.ndarray | None) -> Answers:
+    """``truth`` (when None: each request's fits for its full jobspec) and, per level, (our fits, real rainbow's
+    answers): boolean and int8 (0 no, 1 yes, 2 varies) (requests x clusters) matrices."""
+    full = index.fits_all(requests) if truth is None else truth
     out = []
     for level in levels:
-        leveled = [restrict(r, level.subsystems) for r in part]
+        leveled = [restrict(r, level.subsystems) for r in requests]
         ours = full if level.subsystems is None and truth is None else index.fits_all(leveled)
         out.append((ours, rainbow.answers_all(leveled)))
-    return (full if truth is None else None), out
-
-
-def _answers(clusters: Sequence[Cluster], requests: Sequence[Request], levels: Sequence[Level],
-             truth: np.ndarray | None) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
-    """The truth matrix and each level's (ours, rainbow's) answer matrices, split by rows across the cores.
-
-    The index is built once, before the fork, so each process inherits it (and the
-    requests) instead of receiving them; only the answer matrices come back.
-    """
-    with paused_gc():
-        return _answers_of(clusters, requests, levels, truth)
-
-
-def _answers_of(clusters: Sequence[Cluster], requests: Sequence[Request], levels: Sequence[Level],
-                truth: np.ndarray | None) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
-    global _WORK
-    index = Index(clusters)
-    _WORK = (index, RainbowIndex(clusters, index), list(requests), list(levels), truth)
-    n = min(workers(), 2) if len(requests) >= PARALLEL_FROM else 1
-    try:
-        if n == 1:
-            full, answers = _answer_rows(0, len(requests))
-            return cast(np.ndarray, truth if full is None else full), answers  # full is None: truth was given
-        cut = len(requests) // 2
-        with multiprocessing.get_context("fork").Pool(1, initializer=quiet_worker) as pool:
-            theirs = pool.apply_async(_answer_rows, (cut, len(requests)))
-            first = _answer_rows(0, cut)
-            second = theirs.get()
-    finally:
-        _WORK = ()
-    full = truth if first[0] is None else np.concatenate([first[0], second[0]])
-    return cast(np.ndarray, full), [(np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]]))
-                  for a, b in zip(first[1], second[1], strict=True)]
+    return full, out
 
 
 def replay(clusters: Sequence[Cluster], requests: Sequence[Request], names: Sequence[str], levels: Sequence[Level],
            truth: np.ndarray | None = None, repeats: int = 0, seed: int = 0) -> Replay:
-    """Match every jobspec at every level with our matcher and real rainbow's; figures per level.
+    """Match every jobspec at every level with our matcher and real rainbow's, in this process; figures per level.
 
     ``names`` name the jobspecs (as the truth file does); ``truth`` None means "satisfies
-    the full jobspec". Raises nothing on valid inputs.
+    the full jobspec". ``replay_corpus`` does the same from files, across the cores.
+    Raises nothing on valid inputs.
     """
     with paused_gc():  # a full collection walks every object of the corpus, again and again
-        return _replay(clusters, requests, names, levels, truth, repeats, seed)
+        index = Index(clusters)
+        answers = answer(index, RainbowIndex(clusters, index), requests, levels, truth)
+        return _summarise([c.name for c in clusters], names, levels, truth is not None, answers, repeats, seed)
 
 
-def _replay(clusters: Sequence[Cluster], requests: Sequence[Request], names: Sequence[str], levels: Sequence[Level],
-            truth: np.ndarray | None, repeats: int, seed: int) -> Replay:
-    cluster_names = [c.name for c in clusters]
-    told = "file" if truth is not None else "full jobspec"
-    truth, answers = _answers(clusters, requests, levels, truth)
+# What a forked reader inherits (never pickled): index, rainbow's, levels, is a truth file given.
+_WORK: tuple[Any, ...] = ()
+
+
+def _answer_share(start: int, requests: list[Request]) -> tuple[Answers, set[str]]:
+    """A share of jobspecs answered where it was read: its answers, and the subsystems it requires.
+
+    With a truth file the share's truth rows are a stand-in (no ``fits_all`` of the full
+    jobspecs): the parent uses the file's own matrix.
+    """
+    index, rainbow, levels, told = _WORK
+    stand_in = np.zeros((len(requests), len(index.names)), dtype=bool) if told else None
+    seen = {r.subsystem for request in requests for slot in request.slots for r in slot.requires}
+    return answer(index, rainbow, requests, levels, stand_in), seen
+
+
+def replay_corpus(clusters: Path, jobspecs: Sequence[Path], names: Sequence[str], levels: Path | None = None,
+                  truth: Path | None = None, repeats: int = 0, seed: int = 0, processes: int | None = None,
+                  while_waiting: Callable[[], None] | None = None) -> Replay:
+    """``replay`` from files: a registration directory, jobspec files (named ``names``), a levels and a truth file.
+
+    The clusters are read first (across the cores), the indexes built once, then each
+    process reads a share of the jobspecs and answers it there, so only answer matrices
+    cross between processes (``corpus.map_jobspecs``). Every level of the file and ``all``
+    are answered before the jobspecs say whether ``all`` is needed. Raises the
+    ``LabError`` of the first bad file: the levels file's shape, the clusters, the truth
+    file, the jobspecs, then a level's subsystem that no jobspec requires.
+    """
+    global _WORK
+    parsed = parse_levels(levels) if levels is not None else None
+    found = read_clusters_across(clusters, processes)
+    cluster_names = [c.name for c in found]
+    told = read_truth(truth, names, cluster_names) if truth is not None else None
+    index = Index(found)
+    every = [*_cumulative(parsed or []), Level(ALL, None)]
+    _WORK = (index, RainbowIndex(found, index), every, told is not None)
+    try:
+        shares = map_jobspecs(jobspecs, _answer_share, processes=processes, while_waiting=while_waiting)
+    finally:
+        _WORK = ()
+    seen = set().union(*(share_seen for _, share_seen in shares))
+    settled = settle_levels(parsed, seen, levels)
+    keep = [every.index(level) if level.subsystems is not None else len(every) - 1 for level in settled]
+    full = told if told is not None else np.concatenate([share[0][0] for share in shares])
+    answers = [(np.concatenate([share[0][1][k][0] for share in shares]),
+                np.concatenate([share[0][1][k][1] for share in shares])) for k in keep]
+    return _summarise(cluster_names, names, settled, told is not None, (full, answers), repeats, seed)
+
+
+def _summarise(cluster_names: Sequence[str], names: Sequence[str], levels: Sequence[Level], told: bool,
+               answers: Answers, repeats: int, seed: int) -> Replay:
+    truth, per_level = answers
     results: list[LevelResult] = []
     rows: list[ReplayRow] = []
-    for number, (level, (ours, theirs)) in enumerate(zip(levels, answers, strict=True)):
+    for number, (level, (ours, theirs)) in enumerate(zip(levels, per_level, strict=True)):
         exact = expected(ours, truth)
         may, sure = theirs >= 1, theirs == 1
         rainbow_exact, rainbow_sure = expected(may, truth), expected(sure, truth)
@@ -311,7 +360,7 @@ def _replay(clusters: Sequence[Cluster], requests: Sequence[Request], names: Seq
         rows.extend(zip([level.name] * len(names), names, ours.sum(axis=1).tolist(), truth.sum(axis=1).tolist(),
                         [round(x, 6) for x in exact.share.tolist()], sure.sum(axis=1).tolist(),
                         (theirs == 2).sum(axis=1).tolist(), strict=True))
-    return Replay(tuple(cluster_names), tuple(names), told, seed, repeats,
+    return Replay(tuple(cluster_names), tuple(names), "file" if told else "full jobspec", seed, repeats,
                   tuple(results), tuple(rows))
 
 

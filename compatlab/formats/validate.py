@@ -205,6 +205,9 @@ def _size_floats(doc: Any) -> bool:  # any parsed document: its shape is tried, 
         return True  # not the shape the schema wants: the full validator words why
 
 
+JGF_SCHEMA = SCHEMAS / "jgf.schema.json"  # one path object: a cluster has hundreds of graphs, each a cache lookup
+
+
 def check_graph(doc: object, source: str | Path, *, dominant: bool) -> None:
     """Check a registration graph: ``schemas/jgf.schema.json``, then rainbow's rules.
 
@@ -213,7 +216,7 @@ def check_graph(doc: object, source: str | Path, *, dominant: bool) -> None:
     the graph; a subsystem graph needs the targets of its ``contains`` edges. Raises
     ``LabError`` naming the file and edge.
     """
-    check(doc, SCHEMAS / "jgf.schema.json", source, floats=_size_floats(doc))
+    check(doc, JGF_SCHEMA, source, floats=_size_floats(doc))
     graph: dict[str, Any] = cast(dict[str, Any], doc)["graph"]  # the schema passed it: a JGF document
     vertices = graph["nodes"]
     if dominant and "0" not in vertices:

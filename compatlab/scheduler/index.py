@@ -173,16 +173,20 @@ class Index:
                             masks.append(self.requirement_mask(requirement))
                     rows = [ids[id(r)] for r in slot.requires]
                 plan.append((j, slot, rows))
-        matrix = np.array(masks, dtype=bool).reshape(len(masks), self.rows)
+        # Only rows some slot could take matter (for reliabuild, the node rows: a fifth of them): every mask, the
+        # weights and the gathers below are cut to those columns.
+        shapes = {(slot.type, slot.counts) for _, slot, _ in plan}
+        cols = np.flatnonzero(np.logical_or.reduce([self._base(*shape) for shape in shapes] or [np.zeros(0, bool)]))
+        matrix = np.array(masks, dtype=bool).reshape(len(masks), self.rows)[:, cols]
         # Row -> cluster weights: a (rows x clusters) matrix, so counting a slot's vertices per cluster is a product.
         # float64: BLAS multiplies it (numpy's integer product is a plain loop); whole numbers stay exact below 2**53.
-        weights = np.zeros((self.rows, len(self.names)), dtype=np.float64)
-        weights[np.arange(self.rows), self.cluster_of] = self.multiplicity
+        weights = np.zeros((len(cols), len(self.names)), dtype=np.float64)
+        weights[np.arange(len(cols)), self.cluster_of[cols]] = self.multiplicity[cols]
         out = np.ones((len(requests), len(self.names)), dtype=bool)
         for start in range(0, len(plan), CHUNK):
             chunk = plan[start:start + CHUNK]
-            bases = [self._base(slot.type, slot.counts) for _, slot, _ in chunk]
-            masks_of = np.array(bases).reshape(len(chunk), self.rows)
+            bases = [self._base(slot.type, slot.counts)[cols] for _, slot, _ in chunk]
+            masks_of = np.array(bases).reshape(len(chunk), len(cols))
             with_rows = [k for k, (_, _, rows) in enumerate(chunk) if rows]
             if with_rows:  # each slot's requirement rows ANDed at once (reduceat over the gathered rows)
                 gathered = np.concatenate([chunk[k][2] for k in with_rows])

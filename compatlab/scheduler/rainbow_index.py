@@ -96,7 +96,9 @@ class RainbowIndex:
         pairs the bulk rules leave open go to ``rainbow_walk.outcome`` one by one.
         """
         n = len(self.clusters)
-        ids: dict[tuple[str | None, str, int], int] = {}  # (type, subsystem, id of the test): identity, no hash
+        # A need's row, keyed by the need's identity (needs are shared objects, rainbow_plan._need): one lookup per
+        # need and no tuple built. -1: a need with several tests, which the bulk rules leave to the walk.
+        ids: dict[int, int] = {}
         passing_rows: list[np.ndarray] = []
         rejecting_rows: list[np.ndarray] = []
         # Per request: its plan, its simple slot, and its need rows ("never": needs on a type no cluster has).
@@ -104,19 +106,22 @@ class RainbowIndex:
         for request in requests:
             slot = request.rainbow.simple()
             rows: list[int] | str | None = None
-            if slot is not None and all(len(tests) == 1 for _, tests in slot.needs):
+            if slot is not None:
                 kind = slot.needs[0][0][0] if slot.needs else None
                 if kind is None or (kind in self.index.type_mask and kind not in self.root_types):
-                    rows = [ids.get((kind, sub, id(tests[0])), -1) for (_, sub), tests in slot.needs]
-                    if -1 in rows:  # a need not seen yet: count it once
-                        for (of_kind, sub), (test,) in slot.needs:  # of_kind is kind: a simple slot has one
-                            if (kind, sub, id(test)) not in ids:
-                                ids[(kind, sub, id(test))] = len(passing_rows)
-                                passing, rejecting = self._need(of_kind, sub, test)
-                                passing_rows.append(passing)
-                                rejecting_rows.append(rejecting)
-                        rows = [ids[(kind, sub, id(tests[0]))] for (_, sub), tests in slot.needs]
-                elif kind not in self.index.type_mask:
+                    listed = [ids.get(id(need), -2) for need in slot.needs]  # -2: not seen yet
+                    if -2 in listed:  # a need not seen yet: count it once
+                        for need in slot.needs:
+                            if id(need) not in ids:
+                                (of_kind, sub), tests = need  # of_kind is kind: a simple slot's needs have one
+                                ids[id(need)] = len(passing_rows) if len(tests) == 1 else -1
+                                if len(tests) == 1:
+                                    passing, rejecting = self._need(of_kind, sub, tests[0])
+                                    passing_rows.append(passing)
+                                    rejecting_rows.append(rejecting)
+                        listed = [ids[id(need)] for need in slot.needs]
+                    rows = None if -1 in listed else listed
+                elif kind not in self.index.type_mask and all(len(tests) == 1 for _, tests in slot.needs):
                     rows = "never"  # needs on a type no cluster has: never met
             plans.append((request.rainbow, slot, rows))
         # Booleans per need and cluster: some T-vertex passes it; some T-vertex could be rejected for it.
@@ -124,12 +129,12 @@ class RainbowIndex:
         rejecting_matrix = np.array(rejecting_rows).reshape(len(rejecting_rows), n) > 0
         never_all = np.zeros((len(requests), n), dtype=bool)
         unsure_all = np.zeros((len(requests), n), dtype=bool)
-        listed = {j: rows for j, (_, _, rows) in enumerate(plans) if isinstance(rows, list) and rows}
-        with_rows = list(listed)
+        with_needs = {j: rows for j, (_, _, rows) in enumerate(plans) if isinstance(rows, list) and rows}
+        with_rows = list(with_needs)
         for start in range(0, len(with_rows), CHUNK):  # each request's needs reduced at once
             chunk = with_rows[start:start + CHUNK]
-            gathered = np.concatenate([listed[j] for j in chunk])
-            starts = np.cumsum([0] + [len(listed[j]) for j in chunk[:-1]])
+            gathered = np.concatenate([with_needs[j] for j in chunk])
+            starts = np.cumsum([0] + [len(with_needs[j]) for j in chunk[:-1]])
             never_all[chunk] = ~np.logical_and.reduceat(passing_matrix[gathered], starts, axis=0)
             unsure_all[chunk] = np.logical_or.reduceat(rejecting_matrix[gathered], starts, axis=0)
         # The rules for every request at once: (request, type, least) triples compared with per-type rows.

@@ -125,7 +125,23 @@ def _slot(resource: dict[str, Any], replicas: int) -> SlotNeeds:
             counts[kind] = int(r["count"])
         stack.extend(reversed(r.get("with") or []))
     return SlotNeeds(replicas, tuple(counts.items()),
-                     tuple([((kind, sub), tests) for kind, by in needs.items() for sub, tests in by.items()]))
+                     tuple([_need(kind, sub, tests) for kind, by in needs.items() for sub, tests in by.items()]))
+
+
+_NEEDS: dict[tuple[str, str, int], tuple[tuple[str, str], tuple[Test, ...]]] = {}
+
+
+def _need(kind: str, sub: str, tests: tuple[Test, ...]) -> tuple[tuple[str, str], tuple[Test, ...]]:
+    # One object per distinct need, as for tests: rainbow_index keys its rows by the need's identity. Keyed by the
+    # tests' identity (they are shared too; hashing them is a Python call per Test): safe, since the entry keeps
+    # its tests alive, so no other object can take their id while the key exists.
+    key = (kind, sub, id(tests))
+    known = _NEEDS.get(key)
+    if known is None:
+        if len(_NEEDS) > 1 << 18:
+            _NEEDS.clear()
+        known = _NEEDS[key] = ((kind, sub), tests)
+    return known
 
 
 def _nested_slot(resource: dict[str, Any]) -> dict[str, Any] | None:

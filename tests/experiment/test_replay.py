@@ -13,6 +13,7 @@ import pytest
 
 from compatlab.bench import synthetic_cluster, synthetic_jobspec, write_reliabuild
 from compatlab.cli import main
+from compatlab.experiment.replay import read_levels, read_truth, replay, replay_corpus
 from compatlab.experiment.stats import expected, sample, wilson
 from compatlab.scheduler.corpus import jobspec_paths, read_corpus
 from compatlab.scheduler.index import Index
@@ -130,6 +131,38 @@ def test_reading_across_processes_gives_what_one_process_reads(corpus):
     assert len(waited) <= 1  # called at most once, and only while the other process still reads
 
 
+def test_a_replay_from_files_across_processes_equals_one_in_memory(corpus, tmp_path):
+    # Each process answers the share it read; the parent only joins answer matrices: nothing may shift a row.
+    _, clusters, jobspecs = corpus
+    paths = jobspec_paths(jobspecs)
+    names = [p.name for p in paths]
+    levels = tmp_path / "levels.yaml"
+    levels.write_text("first: [pkg003, pkg007]\n")
+    truth = tmp_path / "truth.json"
+    truth.write_text(json.dumps({n: ["cluster001", "cluster004"] if i % 3 else [] for i, n in enumerate(names)}))
+    both = read_corpus(clusters, paths, processes=1)
+    seen = {r.subsystem for q in both.requests for s in q.slots for r in s.requires}
+    for given in (None, truth):
+        told = None if given is None else read_truth(given, names, [c.name for c in both.clusters])
+        alone = replay(both.clusters, both.requests, names, read_levels(levels, seen), told, repeats=3, seed=4)
+        for processes in (1, 2, 3):
+            assert replay_corpus(clusters, paths, names, levels, given, repeats=3, seed=4,
+                                 processes=processes) == alone, (given, processes)
+    assert [lv.level for lv in alone.levels] == ["none", "first", "all"]
+    assert len({lv.expected_accuracy for lv in alone.levels}) > 1  # the levels really differ
+
+
+def test_a_levels_file_naming_every_subsystem_has_no_all_level(corpus, tmp_path):
+    _, clusters, jobspecs = corpus
+    paths = jobspec_paths(jobspecs)
+    seen = {r.subsystem for q in read_corpus(clusters, paths).requests for s in q.slots for r in s.requires}
+    levels = tmp_path / "levels.yaml"
+    levels.write_text(f"everything: [{', '.join(sorted(seen))}]\n")
+    result = replay_corpus(clusters, paths, [p.name for p in paths], levels, processes=2)
+    assert [lv.level for lv in result.levels] == ["none", "everything"]
+    assert result.levels[-1].expected_accuracy == 1.0  # every subsystem is the full jobspec: the truth
+
+
 def test_the_first_bad_file_is_reported_whichever_process_read_it(corpus, tmp_path, capsys):
     _, clusters, jobspecs = corpus
     bad = tmp_path / "jobspecs"
@@ -233,3 +266,15 @@ def test_kill_9_of_a_replay_leaves_its_workers_silent_and_no_output(tmp_path):
     _, err = proc.communicate(timeout=60)
     time.sleep(1.0)  # the workers notice the closed pipe
     assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_jobspec_paths_are_every_jobspec_below_in_path_order(tmp_path):
+    # Sorted as paths sort (part by part): "a/b.yaml" before "a-b.yaml", though "-" sorts before "/" as text.
+    for rel in ("a-b.yaml", "a/b.yaml", "a/c/d.yml", "z.json", "top.yaml", ".hidden.yaml", ".git/x.yaml",
+                "notes.txt", "a/.h/e.yaml"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("version: 1\n")
+    found = jobspec_paths(tmp_path)
+    assert found == sorted(found)
+    assert [str(p.relative_to(tmp_path)) for p in found] == ["a/b.yaml", "a/c/d.yml", "a-b.yaml", "top.yaml", "z.json"]
+    assert jobspec_paths(tmp_path / "a") == [tmp_path / "a" / "b.yaml", tmp_path / "a" / "c" / "d.yml"]
