@@ -20,9 +20,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
+from compatlab.formats.nextgen import Jobspec, Requirement, Resource
 from compatlab.inputs import load_yaml
 from compatlab.scheduler.clusters import Cluster, build_cluster, read_clusters
 from compatlab.scheduler.corpus import jobspec_paths, read_corpus
@@ -37,8 +39,8 @@ GO = tuple(f"1.{minor}.{patch}" for minor in range(15, 24) for patch in (0, 7, 1
 MPI = ("openmpi-4.1.6", "openmpi-5.0.3", "mpich-4.2.0", "mvapich-3.0")
 
 
-def _vertex(vid: str, kind: str, size: int = 1, **fields) -> dict:
-    return {"label": vid, "metadata": {"type": kind, "size": size, **fields}}
+def _vertex(vid: str, kind: str, size: int = 1, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"label": vid, "metadata": {"type": kind, "size": size, **(fields or {})}}
 
 
 def synthetic_cluster(i: int, rng: random.Random) -> Cluster:
@@ -51,13 +53,13 @@ def synthetic_cluster(i: int, rng: random.Random) -> Cluster:
     """
     arch, os_id = rng.choice(ARCHES), rng.choice(OSES)
     vertices = {"0": _vertex("0", "cluster")}
-    edges = []
-    subsystems: dict[str, tuple[dict, list]] = {}
+    edges: list[dict[str, str]] = []
+    subsystems: dict[str, tuple[dict[str, Any], list[dict[str, str]]]] = {}  # name -> (vertices, edges)
 
-    def feature(subsystem: str, key: str, **fields) -> str:
+    def feature(subsystem: str, key: str, **fields: str) -> str:
         nodes, links = subsystems.setdefault(subsystem, ({}, []))
         fid = f"{subsystem}-{key}"
-        nodes.setdefault(fid, _vertex(fid, subsystem, **fields))
+        nodes.setdefault(fid, _vertex(fid, subsystem, fields=fields))
         return fid
 
     next_id = 1
@@ -96,14 +98,14 @@ def synthetic_cluster(i: int, rng: random.Random) -> Cluster:
     return build_cluster(f"cluster{i:04d}", {"graph": {"nodes": vertices, "edges": edges}}, graphs, f"synthetic/{i}")
 
 
-def synthetic_jobspec(i: int, rng: random.Random) -> dict:
-    """dict: a nextgen jobspec (version 1) drawn from ``rng``, running ``app <i>``.
+def synthetic_jobspec(i: int, rng: random.Random) -> Jobspec:
+    """A nextgen jobspec (version 1) drawn from ``rng``, running ``app <i>``.
 
     One slot ``job`` of 1-12 nodes with 1-16 cores each (half the time also 1-32 GB of
     memory each) and random ``requires`` items (arch, OS, Go ``min``/``max``, MPI, disk GB, GPUs).
     Raises nothing.
     """
-    requires = []
+    requires: list[Requirement] = []
     if rng.random() < 0.6:
         requires.append({"name": "archspec", "field": "cpu.target", "match": rng.choice(ARCHES)})
     if rng.random() < 0.4:
@@ -118,7 +120,7 @@ def synthetic_jobspec(i: int, rng: random.Random) -> dict:
         requires.append({"name": "storage", "field": "local.gb", "min": str(rng.choice((5, 50, 500)))})
     if rng.random() < 0.1:
         requires.append({"name": "gpu", "field": "gpu.count", "min": str(rng.choice((1, 2)))})
-    slot = {"type": "node", "replicas": rng.randint(1, 12),
+    slot: Resource = {"type": "node", "replicas": rng.randint(1, 12),
             "with": [{"type": "core", "count": rng.choice((1, 2, 4, 8, 16))}]}
     if rng.random() < 0.5:
         slot["with"].append({"type": "memory", "count": rng.choice((1, 2, 4, 8, 32))})
@@ -165,7 +167,8 @@ def write_reliabuild(root: Path, clusters: int = 100, subsystems: int = 220, job
         (d / "nodes.json").write_bytes(orjson.dumps({"graph": {"nodes": vertices, "edges": edges}}))
         for p in packages:
             graph = {"graph": {"nodes": {f"{p}0": _vertex(f"{p}0", p),
-                                         f"{p}1": _vertex(f"{p}1", "package", version=rng.choice(versions[p]))},
+                                         f"{p}1": _vertex(f"{p}1", "package",
+                                                                      fields={"version": rng.choice(versions[p])})},
                                "edges": [{"source": n, "target": f"{p}1", "relation": "contains"} for n in nodes]}}
             (d / f"{p}-subsystem.json").write_bytes(orjson.dumps(graph))
     jobspec_root.mkdir(parents=True)
@@ -186,7 +189,7 @@ def write_reliabuild(root: Path, clusters: int = 100, subsystems: int = 220, job
     return cluster_root, jobspec_root
 
 
-def _replay(clusters: Path, jobspecs: Path, out: Path) -> tuple[float, dict]:
+def _replay(clusters: Path, jobspecs: Path, out: Path) -> tuple[float, dict[str, Any]]:
     """Run ``compatlab replay`` as a user would, in a fresh process; (wall seconds, its replay.json)."""
     command = [sys.executable, "-m", "compatlab", "replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs),
                "--out", str(out), "--json"]

@@ -11,9 +11,10 @@ import errno
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 from rich.console import Console
@@ -28,6 +29,14 @@ from compatlab.scheduler.match import explain
 from . import __version__
 from .errors import LabError, printable
 from .files import NotOurs, replace_tree
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from compatlab.experiment.session import Target
+    from compatlab.kube.access import KubeAccess
+
+Command = Callable[[argparse.Namespace], int]  # a subcommand: its parsed arguments in, the exit status out
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -180,7 +189,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 # The run loop: register, submit, receive, run, report (compatlab.experiment.session does the work).
 
-def _target(args: argparse.Namespace):
+def _target(args: argparse.Namespace) -> Target:
     from compatlab.experiment.session import Target, check_target
 
     target = Target(args.rainbow, Path(args.tls_ca) if args.tls_ca else None, args.tls_name)
@@ -188,7 +197,7 @@ def _target(args: argparse.Namespace):
     return target
 
 
-_shown_notice = []  # a transient notice is on the terminal's last line
+_shown_notice: list[bool] = []  # a transient notice is on the terminal's last line
 
 
 def _notify(message: str) -> None:
@@ -221,7 +230,7 @@ def _token(args: argparse.Namespace) -> str | None:
     return read_secret("COMPATLAB_RAINBOW_TOKEN", Path(args.token_file) if args.token_file else None, "global token")
 
 
-def _progress(args: argparse.Namespace):
+def _progress(args: argparse.Namespace) -> Progress:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True, markup=False, highlight=False)
@@ -229,7 +238,7 @@ def _progress(args: argparse.Namespace):
                     console=console, transient=True, disable=not console.is_terminal)
 
 
-def _kube(args: argparse.Namespace):
+def _kube(args: argparse.Namespace) -> KubeAccess:
     from compatlab.kube.access import KubeAccess
 
     return KubeAccess.connect(args.kubeconfig)
@@ -483,9 +492,10 @@ def _integer(text: str) -> int:
     return value
 
 
-def _command(sub, name: str, help: str, run, *, stack: bool = True, out: str | None = None,
-             json_help: str | None = None) -> argparse.ArgumentParser:
-    cmd = sub.add_parser(name, help=help, allow_abbrev=False)  # --secret must never pass for --secret-file
+def _command(sub: argparse._SubParsersAction[_Parser], name: str, help: str, run: Command, *, stack: bool = True,
+             out: str | None = None, json_help: str | None = None) -> argparse.ArgumentParser:
+    # allow_abbrev off: --secret must never pass for --secret-file
+    cmd: argparse.ArgumentParser = sub.add_parser(name, help=help, allow_abbrev=False)
     if stack:
         cmd.add_argument("--stack", required=True, type=_path,
                          help="a stack name, looked up as stacks/Pulumi.<name>.yaml, or a "
@@ -643,7 +653,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         try:
-            return args.run(args)
+            run: Command = args.run
+            return run(args)
         finally:
             _clear_notice()
     except (LabError, NotOurs, Denied) as err:

@@ -7,14 +7,42 @@ instance, disk and GKE pricing pages, as of the date the file states; not fetche
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import TypedDict
 
-from compatlab.lab.catalogue import prices
+from compatlab.lab.catalogue import PriceTable, prices
 from compatlab.lab.model import Lab, Pool
 
 from .errors import LabError
 
 HOURS_PER_MONTH = 730  # hours in a month, as Google Cloud's monthly prices count it (prices.yaml's disks)
+
+
+class PoolCostJson(TypedDict):
+    """One pool in ``compatlab cost --json``: ``PoolCost``'s fields and ``usd_per_hour``, USD per hour."""
+
+    pool: str
+    machine_type: str
+    nodes: int
+    spot: bool
+    on_demand_usd_per_hour: float
+    spot_usd_per_hour: float
+    disk_usd_per_hour: float
+    usd_per_hour: float
+
+
+class EstimateJson(TypedDict):
+    """``compatlab cost --json``: the totals and pools in USD per hour, and the price table used."""
+
+    stack: str
+    on_demand_usd_per_hour: float
+    spot_usd_per_hour: float
+    configured_usd_per_hour: float
+    cluster_fee_usd_per_hour: float
+    pools: list[PoolCostJson]
+    price_table_date: str
+    price_table_source: str
+    region: str
 
 
 @dataclass(frozen=True)
@@ -38,6 +66,12 @@ class PoolCost:
         """USD per hour the pool costs as configured: the spot price if ``spot``, else on-demand. Raises nothing."""
         return self.spot_usd_per_hour if self.spot else self.on_demand_usd_per_hour
 
+    def as_json(self) -> PoolCostJson:
+        """The pool's fields and ``usd_per_hour`` (rounded to 4 decimals), for ``Estimate.as_json``."""
+        return {"pool": self.pool, "machine_type": self.machine_type, "nodes": self.nodes, "spot": self.spot,
+                "on_demand_usd_per_hour": self.on_demand_usd_per_hour, "spot_usd_per_hour": self.spot_usd_per_hour,
+                "disk_usd_per_hour": self.disk_usd_per_hour, "usd_per_hour": round(self.usd_per_hour, 4)}
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -58,7 +92,7 @@ class Estimate:
     price_table_source: str
     region: str
 
-    def as_json(self) -> dict:
+    def as_json(self) -> EstimateJson:
         """dict for ``json.dumps``: totals and pools (USD per hour, each pool with ``usd_per_hour``), price table.
 
         Raises nothing.
@@ -69,14 +103,14 @@ class Estimate:
             "spot_usd_per_hour": self.spot_usd_per_hour,
             "configured_usd_per_hour": self.configured_usd_per_hour,
             "cluster_fee_usd_per_hour": self.cluster_fee_usd_per_hour,
-            "pools": [{**asdict(p), "usd_per_hour": round(p.usd_per_hour, 4)} for p in self.pools],
+            "pools": [p.as_json() for p in self.pools],
             "price_table_date": self.price_table_date,
             "price_table_source": self.price_table_source,
             "region": self.region,
         }
 
 
-def _pool_cost(pool: Pool, table: dict, lab: Lab) -> PoolCost:
+def _pool_cost(pool: Pool, table: PriceTable, lab: Lab) -> PoolCost:
     prices = table["machines"].get(pool.machine.name)
     if prices is None:
         raise LabError(lab.source, f"compatlab:pools[{lab.pools.index(pool)}].machineType",

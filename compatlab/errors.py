@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -82,7 +83,7 @@ def _key(key: object) -> str:
     return key if isinstance(key, str) and key.isidentifier() else _render(key, 2)
 
 
-def key_path(parts: tuple | list, prefix: str = "") -> str:
+def key_path(parts: Sequence[object], prefix: str = "") -> str:
     """Render a JSON path like ``compatlab:miniclusters[2].pool`` from its parts (strings and list indexes)."""
     if not parts:
         return prefix.rstrip(":") or "(top level)"

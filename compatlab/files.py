@@ -13,11 +13,15 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, Generic, TypeVar, cast
 
 import yaml
 
 from .errors import LabError
+
+E = TypeVar("E", bound=Mapping[str, Any])  # a journal's event: a JSON object (each journal has its TypedDicts)
 
 MARKER = ".compatlab"
 STALE_S = 60.0  # a temp file this old (seconds) was left by a killed writer
@@ -85,9 +89,10 @@ def write_file(path: Path, data: bytes, mode: int | None = None) -> None:
                 left.unlink()
 
 
-def _parse_events(data: bytes) -> tuple[list[dict], int]:
+def _parse_events(data: bytes) -> tuple[list[dict[str, Any]], int]:
     """Whole JSON-object lines from the start of ``data``, and how many bytes they took; a torn line ends it."""
-    events, good = [], 0
+    events: list[dict[str, Any]] = []
+    good = 0
     for line in data.splitlines(keepends=True):
         try:
             event = json.loads(line) if line.endswith(b"\n") else None
@@ -100,7 +105,7 @@ def _parse_events(data: bytes) -> tuple[list[dict], int]:
     return events, good
 
 
-def read_events(path: Path) -> list[dict]:
+def read_events(path: Path) -> list[dict[str, Any]]:
     """The events of a journal file, read without opening it for writing (``[]`` when it does not exist)."""
     try:
         return _parse_events(path.read_bytes())[0]
@@ -108,8 +113,11 @@ def read_events(path: Path) -> list[dict]:
         return []
 
 
-class Journal:
+class Journal(Generic[E]):
     """An append-only log of JSON events, one per line, that survives a kill at any instant.
+
+    ``E`` is the shape of its events (a ``TypedDict`` or union of them, tagged by
+    ``event``): every line was written by ``append``, so what is read back has it.
 
     Each ``append`` is one ``write`` of a whole line to a file opened with
     ``O_APPEND``, then an ``fsync``: a killed process leaves every appended event
@@ -124,7 +132,8 @@ class Journal:
     def __init__(self, path: Path, mode: int = 0o600) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.events, good = _parse_events(path.read_bytes() if path.exists() else b"")
+        events, good = _parse_events(path.read_bytes() if path.exists() else b"")
+        self.events: list[E] = cast(list[E], events)  # lines append wrote: events of this journal's shape
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, mode)
         self._read = good
         if os.fstat(self._fd).st_size != good:
@@ -146,18 +155,19 @@ class Journal:
         """Release the lock."""
         fcntl.flock(self._fd, fcntl.LOCK_UN)
 
-    def refresh(self) -> list[dict]:
+    def refresh(self) -> list[E]:
         """Read events other processes appended since this journal last read; returns them (also in ``events``)."""
         size = os.fstat(self._fd).st_size
         if size <= self._read:
             return []
         data = os.pread(self._fd, size - self._read, self._read)
-        new, good = _parse_events(data)
+        parsed, good = _parse_events(data)
+        new = cast(list[E], parsed)  # lines other processes' append wrote
         self.events += new
         self._read += good
         return new
 
-    def append(self, event: dict) -> None:
+    def append(self, event: E) -> None:
         """Write one event (a JSON object) as a line, and sync it to disk before returning."""
         line = (json.dumps(event, sort_keys=True, separators=(",", ":")) + "\n").encode()
         os.write(self._fd, line)

@@ -139,7 +139,8 @@ _Loader.add_implicit_resolver("tag:compatlab,2026:ambiguous-number",
                               list("-+0123456789"))
 for _tag, _pattern, _first in _CORE_SCHEMA:
     _Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
-_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
+# types-PyYAML bounds a constructor's first argument to its Loader classes, which SafeConstructor's own method is not.
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)  # type: ignore[type-var]
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 _Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_yaml_float)
 _Loader.add_constructor("tag:compatlab,2026:ambiguous-number", _Loader.construct_ambiguous)
@@ -188,7 +189,7 @@ def check_shape(doc: Any, source: str | Path, aliases: bool = True) -> None:
     holding a number that is not finite. Linear in the distinct values, whatever aliases share."""
     expanded: dict[int, int] = {}
     # Iterative post-order walk: (value, depth, children pushed?, where it is)
-    stack: list[tuple[Any, int, bool, tuple]] = [(doc, 0, False, ())]
+    stack: list[tuple[Any, int, bool, tuple[Any, ...]]] = [(doc, 0, False, ())]
     while stack:
         value, depth, done, where = stack.pop()
         if isinstance(value, float) and not math.isfinite(value):
@@ -220,7 +221,7 @@ def check_shape(doc: Any, source: str | Path, aliases: bool = True) -> None:
 _CONTAINERS = (dict, list)
 
 
-def _too_deep(doc: dict | list) -> bool:
+def _too_deep(doc: dict[Any, Any] | list[Any]) -> bool:
     """Does a container sit deeper than ``MAX_DEPTH``? One level at a time, containers only."""
     level, depth = [doc], 0
     while level:
@@ -452,7 +453,8 @@ def strict_validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     checker = cls.TYPE_CHECKER.redefine_many({"integer": _integer, "number": _number})
-    return jsonschema.validators.extend(cls, type_checker=checker)(schema)
+    validator: jsonschema.protocols.Validator = jsonschema.validators.extend(cls, type_checker=checker)(schema)
+    return validator
 
 
 _YAML_READS = {float: "a number", int: "a number", bool: "true/false"}
@@ -477,8 +479,10 @@ def describe(error: jsonschema.ValidationError, yaml_source: bool = True) -> str
     ``yaml_source`` says the document was YAML, whose readings (a number, a date,
     true/false where text was meant) are worth a hint; JSON says what it means.
     """
-    value, expected = error.instance, error.validator_value
-    kind = error.validator
+    # The stubs allow Unset, which only an error not raised by a validator has.
+    value: Any = error.instance
+    expected: Any = error.validator_value
+    kind: Any = error.validator
     schema = error.schema if isinstance(error.schema, dict) else {}
     if kind == "enum":
         return f"{brief(value)} is not allowed; allowed: {', '.join(map(str, expected))}"
@@ -491,13 +495,13 @@ def describe(error: jsonschema.ValidationError, yaml_source: bool = True) -> str
         extra = sorted(map(str, set(value) - set(allowed))) if isinstance(value, dict) else []
         return f"unknown key {', '.join(map(brief, extra))}; allowed: {', '.join(allowed)}"
     if kind == "type":
-        kinds = expected if isinstance(expected, list) else [expected]
+        kinds: list[str] = expected if isinstance(expected, list) else [expected]
         hint = yaml_reading(value) if "string" in kinds and yaml_source else ""
         if not hint and "integer" in kinds and isinstance(value, float):
             hint = " (too large to be exact)" if value.is_integer() and abs(value) >= 2**53 else \
                 " (write it without a decimal point)"
-        allowed = " or ".join(_ALLOWED.get(k, k) if yaml_source else _a(k) for k in kinds)
-        return f"{brief(value)} is not {_a(expected)}{hint}; allowed: {allowed}"
+        allowed_kinds = " or ".join(_ALLOWED.get(k, k) if yaml_source else _a(k) for k in kinds)
+        return f"{brief(value)} is not {_a(expected)}{hint}; allowed: {allowed_kinds}"
     if kind in ("minimum", "exclusiveMinimum"):
         return f"{brief(value)} is too small; allowed: {'>' if kind == 'exclusiveMinimum' else '>='} {expected}"
     if kind in ("maximum", "exclusiveMaximum"):
@@ -524,7 +528,8 @@ def _a(kind: Any) -> str:
     words = {"string": "text", "integer": "a whole number", "number": "a number", "object": "a mapping",
              "array": "a list", "boolean": "true or false", "null": "null"}
     if isinstance(kind, list):
-        return " or ".join(words.get(k, k) for k in kind)
+        kinds: list[str] = kind
+        return " or ".join(words.get(k, k) for k in kinds)
     return words.get(kind, f"of type {kind}")
 
 

@@ -26,7 +26,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,7 +126,7 @@ def placement(nodes: int, size: int | None) -> list[str]:
     return ["--requires=-rank:0"] if nodes == 1 else [f"--requires=rank:0-{nodes - 1}"]
 
 
-def job_environment(env: dict[str, str] | None = None) -> list[str]:
+def job_environment(env: Mapping[str, str] | None = None) -> list[str]:
     """``--env`` options that keep the receiver's flux-view paths out of the job but the image's own.
 
     The receiver runs in a Flux shell whose ``PYTHONPATH`` and ``LD_LIBRARY_PATH``
@@ -135,10 +135,10 @@ def job_environment(env: dict[str, str] | None = None) -> list[str]:
     entries stay (the Rocky images find Open MPI through
     ``LD_LIBRARY_PATH=/usr/lib64/openmpi/lib``). ``env`` defaults to this process's.
     """
-    env = os.environ if env is None else env
+    environ: Mapping[str, str] = os.environ if env is None else env
     out = []
     for name in ("PYTHONPATH", "LD_LIBRARY_PATH"):
-        kept = [p for p in env.get(name, "").split(os.pathsep) if p and not p.startswith(MOUNT)]
+        kept = [p for p in environ.get(name, "").split(os.pathsep) if p and not p.startswith(MOUNT)]
         out.append(f"--env={name}={os.pathsep.join(kept)}" if kept else f"--env=-{name}")
     return out
 

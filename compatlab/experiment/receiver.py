@@ -19,14 +19,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from compatlab.scheduler.interface import Scheduler
 
 from .executors import Execution, Executor
 from .observe import OTHER
 from .records import JobName, ResultRecord, parse_name, record_path, utc_now, write_record
-from .state import read_events, received_journal
+from .state import ReceivedEvent, StartedEvent, SubmittedEvent, read_receiver_events, received_journal
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,8 @@ def receive_round(scheduler: Scheduler, journal_dir: Path, cluster: str, secret:
     try:
         journal.lock(f"another receiver for cluster {cluster} is using {journal_dir}")
         # A job is its (id, name): a rainbow restarted with a fresh database numbers jobs from 1 again.
-        kept = {(e["job_id"], e["name"]): e for e in journal.events if e["event"] == "received"}
+        kept: dict[tuple[int, str], ReceivedEvent] = {
+            (e["job_id"], e["name"]): e for e in journal.events if e["event"] == "received"}
         seen = {(e["job_id"], e["name"]) for e in journal.events if e["event"] == "duplicate"}
         names = {name for _, name in kept} | other_clusters_names(journal_dir, cluster)
         new = duplicates = 0
@@ -67,7 +67,7 @@ def receive_round(scheduler: Scheduler, journal_dir: Path, cluster: str, secret:
                 seen.add(key)
                 duplicates += 1
                 continue
-            event = {"event": "received", "job_id": job.job_id, "name": job.name, "cluster": cluster,
+            event: ReceivedEvent = {"event": "received", "job_id": job.job_id, "name": job.name, "cluster": cluster,
                      "jobspec": job.jobspec}
             journal.append(event)
             kept[key] = event
@@ -80,17 +80,20 @@ def receive_round(scheduler: Scheduler, journal_dir: Path, cluster: str, secret:
         written = 0
         started = {(e["job_id"], e["name"]): e for e in journal.events if e["event"] == "started"}
         running = {(e["job_id"], e["name"]): e for e in journal.events if e["event"] == "submitted"}
-        for key, event in sorted(kept.items()):
+        for key, received in sorted(kept.items()):
             job_id, name = key
             if record_path(results, name).exists():
                 continue
             if key in started and executor.name != "simulated":
                 # The receiver stopped while this job ran: find it again, never run it twice.
-                record = rerun_record(executor, cluster, job_id, event, started[key], running.get(key))
+                record = rerun_record(executor, cluster, job_id, received, started[key], running.get(key))
             else:
                 journal.append({"event": "started", "job_id": job_id, "name": name, "start": utc_now()})
-                record = run_job(executor, cluster, job_id, name, event["jobspec"], lambda ident, k=key: journal.append(
-                    {"event": "submitted", "job_id": k[0], "name": k[1], "executor_job_id": ident}))
+
+                def submitted(ident: str, k: tuple[int, str] = key) -> None:
+                    journal.append({"event": "submitted", "job_id": k[0], "name": k[1], "executor_job_id": ident})
+
+                record = run_job(executor, cluster, job_id, name, received["jobspec"], submitted)
             write_record(results, record)
             written += 1
             if on_record:
@@ -105,7 +108,7 @@ def other_clusters_names(journal_dir: Path, cluster: str) -> set[str]:
     names: set[str] = set()
     for path in journal_dir.glob("received-*.jsonl"):
         if path.name != f"received-{cluster}.jsonl":
-            names |= {e["name"] for e in read_events(path) if e["event"] == "received"}
+            names |= {e["name"] for e in read_receiver_events(path) if e["event"] == "received"}
     return names
 
 
@@ -130,8 +133,8 @@ INTERRUPTED = ("the receiver stopped while this job ran and its end is unknown; 
                "the pod's last termination)")
 
 
-def rerun_record(executor: Executor, cluster: str, job_id: int, received: dict[str, Any], started: dict[str, Any],
-                 submitted: dict[str, Any] | None) -> ResultRecord:
+def rerun_record(executor: Executor, cluster: str, job_id: int, received: ReceivedEvent, started: StartedEvent,
+                 submitted: SubmittedEvent | None) -> ResultRecord:
     """The record of a job a stopped receiver had started: its end from the executor, or ``failed-other``."""
     resume = getattr(executor, "resume", None)
     done = resume(submitted["executor_job_id"], started["start"]) if submitted and resume else None

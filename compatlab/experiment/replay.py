@@ -23,6 +23,7 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, TypedDict, cast
 
 import numpy as np
 
@@ -36,7 +37,7 @@ from compatlab.scheduler.rainbow_index import RainbowIndex
 from compatlab.scheduler.rainbow_plan import Plan, SlotNeeds
 from compatlab.scheduler.request import Request, Slot
 
-from .stats import Sampled, expected, sample
+from .stats import Sampled, SampledJson, expected, sample
 
 NONE, ALL = "none", "all"
 EXAMPLES = 20  # pairs listed per kind of disagreement with real rainbow (the counts are complete)
@@ -99,7 +100,7 @@ def settle_levels(parsed: Sequence[tuple[str, list[str]]] | None, seen: set[str]
                 raise LabError(path or "", name, f"subsystem {brief(sub)} is required by no jobspec; allowed: "
                                f"{', '.join(known[:8])}{', ...' if len(known) > 8 else ''}")
     levels = _cumulative(parsed)
-    if seen - levels[-1].subsystems:
+    if seen - cast(frozenset[str], levels[-1].subsystems):  # _cumulative's levels all have a set
         levels.append(Level(ALL, None))
     return levels
 
@@ -163,6 +164,57 @@ def restrict(request: Request, subsystems: frozenset[str] | None) -> Request:
     return Request(request.source, tuple(slots), plan)
 
 
+class Pair(TypedDict):
+    """A (jobspec, cluster) pair where real rainbow's answer differs from ours."""
+
+    jobspec: str
+    cluster: str
+
+
+class RainbowLevel(TypedDict):
+    """Real rainbow at one level: its expected accuracy (varying pairs as matches, and as misses), pair counts,
+    and up to ``EXAMPLES`` pairs it places and we do not (``also_place``), and the reverse (``refuses``)."""
+
+    expected_accuracy: float
+    expected_accuracy_certain: float
+    matching_pairs: int
+    varies_pairs: int
+    also_place_pairs: int
+    refuses_pairs: int
+    also_place: list[Pair]
+    refuses: list[Pair]
+
+
+class LevelResultJson(TypedDict):
+    """A ``LevelResult`` in ``replay.json``: its fields."""
+
+    level: str
+    subsystems: list[str] | None
+    jobs: int
+    expected_accuracy: float
+    match_precision: float | None
+    rejected: int
+    rejected_runnable: int
+    matching_pairs: int
+    sampled: SampledJson | None
+    rainbow: RainbowLevel
+
+
+class ReplayJson(TypedDict):
+    """``replay.json``: cluster and jobspec counts, where the truth came from, seed, repeats, the levels."""
+
+    clusters: int
+    jobspecs: int
+    truth: str
+    seed: int
+    repeats: int
+    levels: list[LevelResultJson]
+
+
+# A replay.csv row: level, jobspec, matches, runnable, expected success, rainbow's matches, rainbow varies.
+ReplayRow = tuple[str, str, int, int, float, int, int]
+
+
 @dataclass(frozen=True)
 class LevelResult:
     """One level of a replay (shares in 0..1)."""
@@ -176,7 +228,7 @@ class LevelResult:
     rejected_runnable: int
     matching_pairs: int
     sampled: Sampled | None
-    rainbow: dict  # expected_accuracy, expected_accuracy_certain, matching_pairs, varies_pairs, also_place, refuses
+    rainbow: RainbowLevel
 
 
 @dataclass(frozen=True)
@@ -189,15 +241,16 @@ class Replay:
     seed: int
     repeats: int
     levels: tuple[LevelResult, ...]
-    rows: tuple[tuple, ...]  # (level, jobspec, matches, runnable, share, rainbow matches, rainbow varies)
+    rows: tuple[ReplayRow, ...]  # (level, jobspec, matches, runnable, share, rainbow matches, rainbow varies)
 
-    def summary(self) -> dict:
+    def summary(self) -> ReplayJson:
         """The JSON-ready ``replay.json`` document."""
         return {"clusters": len(self.clusters), "jobspecs": len(self.jobspecs), "truth": self.truth,
-                "seed": self.seed, "repeats": self.repeats, "levels": [asdict(level) for level in self.levels]}
+                "seed": self.seed, "repeats": self.repeats,
+                "levels": cast(list[LevelResultJson], [asdict(level) for level in self.levels])}
 
 
-def _pairs(mask: np.ndarray, jobspecs: Sequence[str], clusters: Sequence[str]) -> list[dict]:
+def _pairs(mask: np.ndarray, jobspecs: Sequence[str], clusters: Sequence[str]) -> list[Pair]:
     rows, cols = np.nonzero(mask)
     return [{"jobspec": jobspecs[r], "cluster": clusters[c]} for r, c in zip(rows[:EXAMPLES], cols[:EXAMPLES],
                                                                              strict=True)]
@@ -233,7 +286,8 @@ def replay(clusters: Sequence[Cluster], requests: Sequence[Request], names: Sequ
         return _summarise([c.name for c in clusters], names, levels, truth is not None, answers, repeats, seed)
 
 
-_WORK: tuple = ()  # what a forked reader inherits (never pickled): index, rainbow's, levels, is a truth file given
+# What a forked reader inherits (never pickled): index, rainbow's, levels, is a truth file given.
+_WORK: tuple[Any, ...] = ()
 
 
 def _answer_share(start: int, requests: list[Request]) -> tuple[Answers, set[str]]:
@@ -284,7 +338,8 @@ def replay_corpus(clusters: Path, jobspecs: Sequence[Path], names: Sequence[str]
 def _summarise(cluster_names: Sequence[str], names: Sequence[str], levels: Sequence[Level], told: bool,
                answers: Answers, repeats: int, seed: int) -> Replay:
     truth, per_level = answers
-    results, rows = [], []
+    results: list[LevelResult] = []
+    rows: list[ReplayRow] = []
     for number, (level, (ours, theirs)) in enumerate(zip(levels, per_level, strict=True)):
         exact = expected(ours, truth)
         may, sure = theirs >= 1, theirs == 1

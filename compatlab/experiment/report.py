@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -22,6 +24,10 @@ from .outcomes import OK
 from .results import PENDING, Joined
 from .simulate import REJECTED, Simulation
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 COLUMNS = ("level", "workload", "trial", "jobspec", "cluster", "outcome", "detail",
            "matches", "runnable_on", "rainbow_also")
 RUN_COLUMNS = ("name", "level", "workload", "trial", "cluster", "predicted", "observed", "exit_code", "evidence",
@@ -30,10 +36,11 @@ COLOURS = {OK: "#2e7d32", "unsatisfiable": "#6a1b9a", "exec-format-error": "#c62
            "missing-software": "#ef6c00", "compile-error": "#f9a825", "no-gpu": "#4e342e",
            "oom-killed": "#1565c0", "disk-full": "#00838f", "failed-other": "#424242", REJECTED: "#9e9e9e",
            PENDING: "#e0e0e0"}
-Row = dict[str, Any]
+# A level's row: a simulation's LevelSummaryJson, a run's level (with pending, decided...) or a replay's.
+Row = Mapping[str, Any]
 
 
-def _csv(header: tuple[str, ...], rows: list[dict[str, Any]]) -> bytes:
+def _csv(header: tuple[str, ...], rows: Sequence[Mapping[str, Any]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -57,7 +64,7 @@ def load_plotting() -> None:
     _pyplot()
 
 
-def _pyplot():  # matplotlib's pyplot, with the file-only backend
+def _pyplot() -> ModuleType:  # matplotlib's pyplot, with the file-only backend
     import matplotlib
 
     matplotlib.use("Agg")
@@ -66,14 +73,14 @@ def _pyplot():  # matplotlib's pyplot, with the file-only backend
     return plt
 
 
-def _png(fig) -> bytes:
+def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={"Software": None})
     _pyplot().close(fig)
     return buffer.getvalue()
 
 
-def outcomes_png(title: str, rows: list[Row]) -> bytes:
+def outcomes_png(title: str, rows: Sequence[Row]) -> bytes:
     """Jobs per level stacked by outcome (ok, each failure, rejected, pending), accuracy (0..1) on a second axis."""
     plt = _pyplot()
     levels = [r["level"] for r in rows]
@@ -106,7 +113,7 @@ def outcomes_png(title: str, rows: list[Row]) -> bytes:
     return _png(fig)
 
 
-def _share_per_level_png(fig, ax, title: str, ylabel: str) -> bytes:
+def _share_per_level_png(fig: Figure, ax: Axes, title: str, ylabel: str) -> bytes:
     # The frame every per-level plot shares: shares 0..1 over the levels, titled, legend at the lower right.
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("compatibility level (cumulative metadata)")
@@ -117,7 +124,7 @@ def _share_per_level_png(fig, ax, title: str, ylabel: str) -> bytes:
     return _png(fig)
 
 
-def accuracy_png(title: str, rows: list[Row]) -> bytes:
+def accuracy_png(title: str, rows: Sequence[Row]) -> bytes:
     """Accuracy (0..1) and match precision per level, as lines."""
     plt = _pyplot()
     levels = [r["level"] for r in rows]
@@ -128,7 +135,7 @@ def accuracy_png(title: str, rows: list[Row]) -> bytes:
     return _share_per_level_png(fig, ax, title, "share of jobs / of matching pairs")
 
 
-def expectation_png(title: str, rows: list[Row]) -> bytes:
+def expectation_png(title: str, rows: Sequence[Row]) -> bytes:
     """Per level: exact expected accuracy (ours and real rainbow's), and the sampled one with its 95% interval.
 
     ``rows``: ``{level, expected_accuracy, rainbow_expected_accuracy, sampled: {accuracy, low, high} | None}``.
@@ -170,7 +177,7 @@ def result_files(sim: Simulation) -> dict[str, bytes]:
     }
 
 
-def level_table(title: str, rows: list[Row], extra: tuple[str, str] | None = None) -> Table:
+def level_table(title: str, rows: Sequence[Row], extra: tuple[str, str] | None = None) -> Table:
     """The per-level table; ``extra`` is (column title, row key) of a list of dicts shown one per line.
 
     Print it with a console whose markup is off, so names like ``[bold]c1`` print as written.
@@ -250,7 +257,7 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:.1%}"
 
 
-def replay_table(title: str, levels: list[Row]) -> Table:
+def replay_table(title: str, levels: Sequence[Row]) -> Table:
     """The per-level table of a replay: exact, sampled with its interval, real rainbow's, rejections."""
     table = Table(title=title)
     for name in ("level", "jobs", "expected accuracy", "sampled [95% interval]", "match precision", "rejected",

@@ -60,7 +60,7 @@ def join(lab: Lab, files: dict[str, bytes], state: RunState, planned: list[Plann
     """Join every planned job with its journal events and its record (records of other runs are ignored)."""
     journal = state.submissions()
     try:
-        events = {e["name"]: e for e in journal.events if e["event"] in ("placed", "rejected")}
+        events = {e["name"]: e for e in journal.events if e["event"] == "placed" or e["event"] == "rejected"}
     finally:
         journal.close()
     received = state.received_names()
@@ -79,7 +79,8 @@ def join(lab: Lab, files: dict[str, bytes], state: RunState, planned: list[Plann
         here = fates[job.name.workload]
         runnable = tuple(sorted(n for n, f in here.items() if f.ok))
         event, record = events.get(name), by_name.get(name)
-        cluster = record.cluster if record else (event or {}).get("cluster") or received.get(name)
+        placed = event.get("cluster") if event is not None and event["event"] == "placed" else None
+        cluster = record.cluster if record else placed or received.get(name)
         # What the scheduler matched; a job received before its answer was journalled has the embedded
         # matcher's answer, and one never submitted has none.
         matches = tuple(event["matches"]) if event else (embedded if cluster else ())

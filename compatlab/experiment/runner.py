@@ -145,13 +145,12 @@ def submission_status(state: RunState) -> tuple[set[str], set[str]]:
     placed: dict[str, str | None] = {}
     sending: set[str] = set()
     for event in events:
-        kind = event["event"]
-        if kind == "sending":
+        if event["event"] == "sending":
             sending.add(event["name"])
-        elif kind in ("placed", "rejected"):
-            placed[event["name"]] = event.get("cluster")
+        elif event["event"] == "placed" or event["event"] == "rejected":
+            placed[event["name"]] = event.get("cluster") if event["event"] == "placed" else None
             sending.discard(event["name"])
-        elif kind == "forgotten":
+        elif event["event"] == "forgotten":
             lost = {n for n, c in placed.items() if c == event["cluster"] and n not in received}
             for name in lost:
                 del placed[name]
@@ -192,8 +191,8 @@ def submit(scheduler: Scheduler, files: dict[str, bytes], state: RunState, plann
                 rejected += 1
                 tick(name)
                 continue
-            tokens = {c: _token(state, c, global_token) for c in matches}
-            tokens = {c: t for c, t in tokens.items() if t}
+            by_cluster = {c: _token(state, c, global_token) for c in matches}
+            tokens = {c: t for c, t in by_cluster.items() if t}
             if not tokens:
                 raise SchedulerError(f"{scheduler.endpoint} matched {name} to {', '.join(matches)}, but this state "
                                      "holds no token for them and no global token was given")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from typing import TypedDict, cast
 
 import numpy as np
 import yaml
@@ -43,6 +44,43 @@ class JobRecord:
     rainbow_also: tuple[str, ...]  # where real rainbow would also place it (we reject)
 
 
+class RainbowAlsoPlaces(TypedDict):
+    """A (workload, cluster) pair real rainbow would place that the embedded matcher rejects, and its outcome."""
+
+    workload: str
+    cluster: str
+    outcome: str
+
+
+class LevelSummaryJson(TypedDict):
+    """A ``LevelSummary`` as JSON (``summary.json``'s ``levels``): its fields, shares in 0..1."""
+
+    level: str
+    jobs: int
+    placed_ok: int
+    placed_failed: dict[str, int]
+    rejected: int
+    rejected_runnable: int
+    accuracy: float
+    match_precision: float | None
+    rainbow_would_also_place: list[RainbowAlsoPlaces]
+    expected_accuracy: float | None
+    accuracy_low: float | None
+    accuracy_high: float | None
+    rainbow_expected_accuracy: float | None
+
+
+class SummaryJson(TypedDict):
+    """``summary.json``: the settings, cluster and workload counts, and a ``LevelSummaryJson`` per level."""
+
+    stack: str
+    seed: int
+    repeats: int
+    clusters: int
+    workloads: int
+    levels: list[LevelSummaryJson]
+
+
 @dataclass(frozen=True)
 class LevelSummary:
     """One level's results: counts of jobs by outcome, rejections, accuracy and precision (shares, 0..1).
@@ -59,13 +97,17 @@ class LevelSummary:
     rejected_runnable: int  # rejected although some cluster could run it
     accuracy: float  # placed and succeeded, or rejected with nowhere to run
     match_precision: float | None  # share of matched (job, cluster) pairs that would succeed
-    rainbow_would_also_place: list[dict] = field(default_factory=list)
+    rainbow_would_also_place: list[RainbowAlsoPlaces] = field(default_factory=list)
     # The exact expectation of accuracy under random selection, the sampled accuracy's 95% Wilson interval,
     # and real rainbow's expected accuracy (emulated; a pair where its answer varies counts as a match).
     expected_accuracy: float | None = None
     accuracy_low: float | None = None
     accuracy_high: float | None = None
     rainbow_expected_accuracy: float | None = None
+
+    def as_json(self) -> LevelSummaryJson:
+        """The level as JSON: ``asdict`` of its fields."""
+        return cast(LevelSummaryJson, asdict(self))  # asdict gives exactly the fields LevelSummaryJson names
 
 
 @dataclass(frozen=True)
@@ -84,7 +126,7 @@ class Simulation:
     levels: tuple[LevelSummary, ...]
     files: dict[str, bytes]  # the generated metadata and jobspecs that were matched
 
-    def summary(self) -> dict:
+    def summary(self) -> SummaryJson:
         """The JSON-ready summary: ``{stack, seed, repeats, clusters, workloads, levels: [LevelSummary as dict]}``."""
         return {
             "stack": self.stack,
@@ -92,7 +134,7 @@ class Simulation:
             "repeats": self.repeats,
             "clusters": len(self.clusters),
             "workloads": len({r.workload for r in self.records}),
-            "levels": [asdict(level) for level in self.levels],
+            "levels": [level.as_json() for level in self.levels],
         }
 
 
@@ -141,8 +183,8 @@ def simulate(lab: Lab, seed: int = 0, repeats: int = 10) -> Simulation:
                              expected(np.array(theirs, dtype=bool), truth).accuracy)
     summaries = tuple(summarise(level.name, [r for r in records if r.level == level.name], fates, exact[level.name])
                       for level in lab.levels)
-    names = tuple(sorted(mc.name for mc in lab.miniclusters))
-    return Simulation(lab.stack, seed, repeats, names, tuple(records), summaries, files)
+    cluster_names = tuple(sorted(mc.name for mc in lab.miniclusters))
+    return Simulation(lab.stack, seed, repeats, cluster_names, tuple(records), summaries, files)
 
 
 def summarise(level: str, records: list[JobRecord], fates: dict[str, dict[str, Outcome]],
@@ -161,8 +203,9 @@ def summarise(level: str, records: list[JobRecord], fates: dict[str, dict[str, O
     first = [r for r in records if r.trial == 0]
     pairs = [(r, name) for r in first for name in r.matches]
     good = sum(1 for r, name in pairs if name in r.runnable_on)
-    differs = [{"workload": r.workload, "cluster": name, "outcome": fates[r.workload][name].mode}
-               for r in first for name in r.rainbow_also]
+    differs: list[RainbowAlsoPlaces] = [
+        {"workload": r.workload, "cluster": name, "outcome": fates[r.workload][name].mode}
+        for r in first for name in r.rainbow_also]
     extra = sorted(m for m in modes if m not in (OK, REJECTED, *FAILURES))
     return LevelSummary(
         level=level,

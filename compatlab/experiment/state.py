@@ -18,7 +18,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict, cast
 
 from compatlab.errors import LabError
 from compatlab.files import Journal, read_events, write_file
@@ -26,6 +26,117 @@ from compatlab.scheduler.interface import Credentials
 
 STATE = "state.json"
 SUBMISSIONS = "submissions.jsonl"
+
+
+class ClusterStateJson(TypedDict):
+    """A cluster in ``state.json``: its credentials and the subsystems registered (sorted)."""
+
+    token: str
+    secret: str
+    subsystems: list[str]
+
+
+class StateJson(TypedDict):
+    """``state.json``, version 1: the scheduler, the stack and its file, the run's id, seed, repeats, clusters."""
+
+    version: int
+    scheduler: str
+    stack: str
+    stack_file: str
+    run: str
+    seed: int
+    repeats: int
+    clusters: dict[str, ClusterStateJson]
+
+
+# submissions.jsonl: one line per step of a submission, tagged by "event".
+class SendingEvent(TypedDict):
+    """About to call ``SubmitJob`` for ``name`` (a kill after this leaves the answer unknown)."""
+
+    event: Literal["sending"]
+    name: str
+
+
+class PlacedEvent(TypedDict):
+    """The scheduler answered ``name``: the clusters that ``matches``, the ``cluster`` chosen and its ``job_id``."""
+
+    event: Literal["placed"]
+    name: str
+    matches: list[str]
+    cluster: str | None
+    job_id: int | None
+
+
+class RejectedEvent(TypedDict):
+    """No cluster matched ``name`` (``matches`` is empty): it was never submitted."""
+
+    event: Literal["rejected"]
+    name: str
+    matches: list[str]
+
+
+class ForgottenEvent(TypedDict):
+    """The scheduler forgot ``cluster`` (a rainbow restarted): the jobs queued there are submitted again."""
+
+    event: Literal["forgotten"]
+    cluster: str
+
+
+SubmissionEvent = SendingEvent | PlacedEvent | RejectedEvent | ForgottenEvent
+
+
+# received-<cluster>.jsonl: what one cluster's receiver got and did, tagged by "event".
+class ReceivedEvent(TypedDict):
+    """A job received and kept: rainbow's ``job_id``, its ``name``, the ``cluster``, the ``jobspec`` YAML."""
+
+    event: Literal["received"]
+    job_id: int
+    name: str
+    cluster: str
+    jobspec: str
+
+
+class DuplicateEvent(TypedDict):
+    """A job received twice under one name: accepted, never run."""
+
+    event: Literal["duplicate"]
+    job_id: int
+    name: str
+    cluster: str
+
+
+class AcceptedEvent(TypedDict):
+    """``AcceptJobs`` took ``job_ids`` off the cluster's queue."""
+
+    event: Literal["accepted"]
+    job_ids: list[int]
+    cluster: str
+
+
+class StartedEvent(TypedDict):
+    """The receiver started running the job (``start``, UTC ISO 8601)."""
+
+    event: Literal["started"]
+    job_id: int
+    name: str
+    start: str
+
+
+class SubmittedEvent(TypedDict):
+    """The executor has the job under its own id (``executor_job_id``: Flux's), so a restart can find it."""
+
+    event: Literal["submitted"]
+    job_id: int
+    name: str
+    executor_job_id: str
+
+
+ReceiverEvent = ReceivedEvent | DuplicateEvent | AcceptedEvent | StartedEvent | SubmittedEvent
+
+
+def read_receiver_events(path: Path) -> list[ReceiverEvent]:
+    """The events of a ``received-<cluster>.jsonl`` journal, read without opening it for writing."""
+    return cast(list[ReceiverEvent], read_events(path))  # lines a receiver's Journal.append wrote
 
 
 def new_run_id() -> str:
@@ -66,7 +177,7 @@ class RunState:
 
     def save(self) -> None:
         """Write ``state.json`` whole, mode 0600 (it holds every cluster's secret)."""
-        doc = {"version": 1, "scheduler": self.scheduler, "stack": self.stack, "stack_file": self.stack_file,
+        doc: StateJson = {"version": 1, "scheduler": self.scheduler, "stack": self.stack, "stack_file": self.stack_file,
                "run": self.run, "seed": self.seed,
                "repeats": self.repeats,
                "clusters": {n: {"token": c.token, "secret": c.secret, "subsystems": sorted(c.subsystems)}
@@ -78,11 +189,11 @@ class RunState:
         held = self.clusters.get(cluster)
         return Credentials(held.token, held.secret) if held else None
 
-    def submissions(self) -> Journal:
+    def submissions(self) -> Journal[SubmissionEvent]:
         """The submissions journal (opened; close it when done)."""
         return Journal(self.directory / SUBMISSIONS)
 
-    def received(self, cluster: str) -> Journal:
+    def received(self, cluster: str) -> Journal[ReceiverEvent]:
         """The journal of what ``cluster``'s receiver got (opened; close it when done)."""
         return received_journal(self.directory, cluster)
 
@@ -90,13 +201,13 @@ class RunState:
         """Submission name -> the cluster that received it, from every receiver journal in the directory."""
         names: dict[str, str] = {}
         for path in sorted(self.directory.glob("received-*.jsonl")):
-            for event in read_events(path):
+            for event in read_receiver_events(path):
                 if event["event"] == "received":
                     names.setdefault(event["name"], event["cluster"])
         return names
 
 
-def received_journal(directory: Path, cluster: str) -> Journal:
+def received_journal(directory: Path, cluster: str) -> Journal[ReceiverEvent]:
     """``<directory>/received-<cluster>.jsonl``, opened: a receiver needs only this, not a whole run state."""
     return Journal(directory / f"received-{cluster}.jsonl")
 
@@ -110,7 +221,7 @@ def load_state(directory: Path) -> RunState | None:
     if not path.exists():
         return None
     try:
-        doc: dict[str, Any] = json.loads(path.read_text())
+        doc: dict[str, Any] = json.loads(path.read_text())  # any JSON: a key missing or mistyped is a LabError
         clusters = {n: ClusterState(c["token"], c["secret"], list(c.get("subsystems", [])))
                     for n, c in doc["clusters"].items()}
         return RunState(directory, doc["scheduler"], doc["stack"], doc["stack_file"], doc["run"],

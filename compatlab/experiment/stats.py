@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 
@@ -57,6 +58,17 @@ def expected(matches: np.ndarray, runnable: np.ndarray) -> Expected:
     return Expected(jobs=len(m), accuracy=float(share.mean()) if len(m) else 0.0,
                     match_precision=int(good.sum()) / pairs if pairs else None,
                     rejected=int((m == 0).sum()), rejected_runnable=int(((m == 0) & can).sum()), share=share)
+
+
+class SampledJson(TypedDict):
+    """A ``Sampled`` as JSON (``replay.json``): its fields."""
+
+    repeats: int
+    successes: int
+    trials: int
+    accuracy: float
+    low: float
+    high: float
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -77,15 +78,15 @@ def claims(mc: MiniCluster) -> dict[str, str]:
     found: dict[str, str] = {}
     for subsystem, graph in subsystem_graphs(mc).items():
         for vertex in graph["graph"]["nodes"].values():
-            meta = vertex["metadata"]
+            meta: Mapping[str, object] = vertex["metadata"]  # the feature fields are its further keys (strings)
             if subsystem == v.ARCH[0] and v.ARCH[1] in meta:
-                found["arch"] = meta[v.ARCH[1]]
+                found["arch"] = str(meta[v.ARCH[1]])
             elif subsystem == v.OS[0] and v.OS[1] in meta:
-                found["os"] = meta[v.OS[1]]
+                found["os"] = str(meta[v.OS[1]])
             elif subsystem == v.STORAGE[0] and v.STORAGE[1] in meta:
-                found["disk_gb"] = meta[v.STORAGE[1]]
+                found["disk_gb"] = str(meta[v.STORAGE[1]])
             elif subsystem.startswith("software-") and "version" in meta:
-                found[f"software.{subsystem.removeprefix('software-')}"] = meta["version"]
+                found[f"software.{subsystem.removeprefix('software-')}"] = str(meta["version"])
     nodes = nodes_graph(mc)["graph"]
     vertices, edges = nodes["nodes"], nodes["edges"]
     node = next(vid for vid, x in vertices.items() if x["metadata"]["type"] == v.NODE)

@@ -13,6 +13,8 @@ import shlex
 from functools import cache
 from typing import Any
 
+from .nextgen import JobspecDoc
+
 # What compatlab.experiment.flux.FluxExecutor adds to the transformer's line, and why.
 EXECUTOR_CHANGES = (
     "--job-name <rainbow's job name> (the transformer names every job task-0)",
@@ -42,10 +44,11 @@ def _linear_schema() -> dict[str, Any]:
             return [swap(v) for v in node]
         return node
 
-    return swap(copy.deepcopy(jobspec_nextgen))
+    schema: dict[str, Any] = swap(copy.deepcopy(jobspec_nextgen))
+    return schema
 
 
-def flux_commands(jobspec: dict[str, Any]) -> list[list[str]]:
+def flux_commands(jobspec: JobspecDoc) -> list[list[str]]:
     """The ``flux submit`` argv of each task (a list of lists of str), as the transformer writes them.
 
     The library validates as it always does (its schema, a command or steps per task),
@@ -77,7 +80,7 @@ def option(argv: list[str], flag: str) -> str | None:
     return argv[argv.index(flag) + 1] if flag in argv[:-1] else None
 
 
-def flux_text(jobspec: dict[str, Any]) -> str:
+def flux_text(jobspec: JobspecDoc) -> str:
     """The ``.flux.txt`` beside a generated jobspec: the transformer's line, shell-quoted, and the executor's changes.
 
     Raises ``ValueError`` as ``flux_commands``.

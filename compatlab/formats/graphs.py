@@ -8,33 +8,86 @@ limit, and that there is no GPU. Every field value used for matching is a string
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal, TypedDict, cast
 
 from compatlab.lab.model import MiniCluster
 
 from . import vocabulary as v
 
 
-def _vertex(vid: str, kind: str, name: str, path: str, size: int = 1, **fields: Any) -> dict:
-    return {
-        "label": vid,
-        "metadata": {
-            "type": kind,
-            "basename": kind,
-            "name": name,
-            "id": int(vid) if vid.isdigit() else 0,
-            "uniq_id": int(vid) if vid.isdigit() else 0,
-            "size": size,
-            "exclusive": False,
-            "rank": -1,
-            "unit": "GB" if kind == v.MEMORY else "",
-            "paths": {"containment": path},
-            **fields,
-        },
+class Paths(TypedDict):
+    """A vertex's paths: ``containment``, its place in the containment tree (``/cluster0/node0/core1``)."""
+
+    containment: str
+
+
+class VertexMetadata(TypedDict):
+    """A JGF vertex's ``metadata`` as compatlab writes it (Fluxion's fields).
+
+    A feature vertex also carries its subsystem's fields (``cpu.target``,
+    ``version``...), each a string, as further keys: a TypedDict is open to them.
+    """
+
+    type: str
+    basename: str
+    name: str
+    id: int
+    uniq_id: int
+    size: int
+    exclusive: bool
+    rank: int
+    unit: str
+    paths: Paths
+
+
+class Vertex(TypedDict):
+    """A JGF vertex: its id (``label``, also its key in ``graph.nodes``) and its metadata."""
+
+    label: str
+    metadata: VertexMetadata
+
+
+class Edge(TypedDict):
+    """A JGF edge; compatlab writes ``contains`` edges only, since rainbow follows no other."""
+
+    source: str
+    target: str
+    relation: Literal["contains"]
+
+
+class GraphBody(TypedDict):
+    """A JGF ``graph``: vertices by id, and edges."""
+
+    directed: bool
+    nodes: dict[str, Vertex]
+    edges: list[Edge]
+
+
+class Graph(TypedDict):
+    """A JGF document: ``nodes.json`` or one ``<subsystem>-subsystem.json`` of a registration."""
+
+    graph: GraphBody
+
+
+def _vertex(vid: str, kind: str, name: str, path: str, size: int = 1, fields: dict[str, str] | None = None) -> Vertex:
+    metadata: VertexMetadata = {
+        "type": kind,
+        "basename": kind,
+        "name": name,
+        "id": int(vid) if vid.isdigit() else 0,
+        "uniq_id": int(vid) if vid.isdigit() else 0,
+        "size": size,
+        "exclusive": False,
+        "rank": -1,
+        "unit": "GB" if kind == v.MEMORY else "",
+        "paths": {"containment": path},
     }
+    if fields:  # a feature's fields follow Fluxion's, in the vertex's metadata
+        metadata = cast(VertexMetadata, {**metadata, **fields})
+    return {"label": vid, "metadata": metadata}
 
 
-def _contains(source: str, target: str) -> dict:
+def _contains(source: str, target: str) -> Edge:
     return {"source": source, "target": target, "relation": "contains"}
 
 
@@ -44,7 +97,7 @@ def node_ids(mc: MiniCluster) -> list[str]:
     return [str(1 + i * per_node) for i in range(mc.size)]
 
 
-def nodes_graph(mc: MiniCluster) -> dict:
+def nodes_graph(mc: MiniCluster) -> Graph:
     """``nodes.json`` for one MiniCluster, a JGF dict: cluster ``"0"`` -> node -> cores and memory.
 
     One node vertex per pod, each containing ``cores_per_node`` core vertices (size 1)
@@ -53,7 +106,7 @@ def nodes_graph(mc: MiniCluster) -> dict:
     """
     root = f"/{mc.name}0"
     vertices = {"0": _vertex("0", v.CLUSTER, f"{mc.name}0", root)}
-    edges = []
+    edges: list[Edge] = []
     for i, nid in enumerate(node_ids(mc)):
         node_path = f"{root}/node{i}"
         vertices[nid] = _vertex(nid, v.NODE, f"node{i}", node_path)
@@ -69,18 +122,18 @@ def nodes_graph(mc: MiniCluster) -> dict:
     return {"graph": {"directed": True, "nodes": vertices, "edges": edges}}
 
 
-def _subsystem(mc: MiniCluster, subsystem: str, feature: str, fields: dict[str, str]) -> dict:
+def _subsystem(mc: MiniCluster, subsystem: str, feature: str, fields: dict[str, str]) -> Graph:
     """A root vertex plus one feature vertex that every node contains."""
     root_id, feature_id = f"{subsystem}0", f"{subsystem}1"
     vertices = {
         root_id: _vertex(root_id, subsystem, f"{subsystem}0", f"/{subsystem}0"),
-        feature_id: _vertex(feature_id, feature, f"{feature}0", f"/{subsystem}0/{feature}0", **fields),
+        feature_id: _vertex(feature_id, feature, f"{feature}0", f"/{subsystem}0/{feature}0", fields=fields),
     }
     edges = [_contains(root_id, feature_id)] + [_contains(n, feature_id) for n in node_ids(mc)]
     return {"graph": {"directed": True, "nodes": vertices, "edges": edges}}
 
 
-def subsystem_graphs(mc: MiniCluster) -> dict[str, dict]:
+def subsystem_graphs(mc: MiniCluster) -> dict[str, Graph]:
     """Subsystem name -> its JGF dict, for every subsystem this cluster registers.
 
     ``archspec`` (``cpu.target``), ``os`` (``os.id``, ``os.vendor``, ``os.release``),

@@ -24,16 +24,17 @@ from compatlab.lab.model import Level, Workload
 from compatlab.lab.workloads import RUN
 
 from . import vocabulary as v
+from .nextgen import Jobspec, JobspecDoc, Requirement, Resource
 
 
-def requirements(workload: Workload, level: Level) -> list[dict]:
+def requirements(workload: Workload, level: Level) -> list[Requirement]:
     """The ``requires`` items a workload's slot carries at ``level``: a list of ``{name, field, match | min}`` dicts.
 
     At most one item per subsystem (``vocabulary``), since real rainbow keeps only
     the last item of each subsystem (DESIGN.md, "Matching semantics").
     """
     needs, facets = workload.needs, level.facets
-    items: list[dict] = []
+    items: list[Requirement] = []
     if "arch" in facets and needs.binary_arch:
         items.append({"name": v.ARCH[0], "field": v.ARCH[1], "match": needs.binary_arch})
     if "software" in facets:
@@ -52,7 +53,7 @@ def requirements(workload: Workload, level: Level) -> list[dict]:
 
 
 
-def task_shape(workload: Workload) -> dict:
+def task_shape(workload: Workload) -> Resource:
     """The ``run`` resource: ``{type: node, count: nodes, with: [{type: core, count: nodes x tasksPerNode}]}``.
 
     The Flux transformer turns it into ``-N <nodes> -n <tasks>`` at every level, so
@@ -61,7 +62,7 @@ def task_shape(workload: Workload) -> dict:
     return {"type": v.NODE, "count": workload.nodes, "with": [{"type": v.CORE, "count": workload.tasks}]}
 
 
-def jobspec(workload: Workload, level: Level) -> dict:
+def jobspec(workload: Workload, level: Level) -> Jobspec:
     """A workload's nextgen jobspec (version 1) at ``level``, as a dict ready for YAML.
 
     The slot (named after the workload) has ``replicas`` = the workload's node
@@ -70,8 +71,8 @@ def jobspec(workload: Workload, level: Level) -> dict:
     ``requirements``. The task runs the workload's command on ``run`` (``task_shape``).
     """
     facets = level.facets
-    slot: dict = {"type": v.NODE, "replicas": workload.nodes if "counts" in facets else 1}
-    with_: list[dict] = []
+    slot: Resource = {"type": v.NODE, "replicas": workload.nodes if "counts" in facets else 1}
+    with_: list[Resource] = []
     if "counts" in facets:
         with_.append({"type": v.CORE, "count": workload.cores_per_node})
     if "memory" in facets:
@@ -89,7 +90,7 @@ def jobspec(workload: Workload, level: Level) -> dict:
     }
 
 
-def jobspec_yaml(doc: dict) -> str:
+def jobspec_yaml(doc: JobspecDoc) -> str:
     """A jobspec as the YAML text ``SubmitJob`` carries, checked to be storable by real rainbow.
 
     rainbow (main branch, ``pkg/database/jobs.go``) writes the job's YAML into a

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jobspec.schema import jobspec_nextgen
 
@@ -130,7 +131,7 @@ def check_requires_item(item: object, source: str | Path, key: str) -> None:
         _GOOD_ITEMS.add(seen)
 
 
-_GOOD_ITEMS: set[tuple] = set()  # the (key, value) pairs of items that passed
+_GOOD_ITEMS: set[tuple[tuple[object, object], ...]] = set()  # the (key, value) pairs of items that passed
 ITEM_KEYS = ("name", "field", "match", "min", "max")  # what rainbow reads of an item (DESIGN.md, "Jobspec")
 
 
@@ -145,7 +146,7 @@ def check_version_bound(text: str, source: str | Path, key: str) -> None:
                        "1.20.x, or 1.20, <1.21")
 
 
-def _walk(resource: dict, key: str):
+def _walk(resource: dict[str, Any], key: str) -> Iterator[tuple[dict[str, Any], str]]:
     yield resource, key
     for i, child in enumerate(resource.get("with") or []):
         yield from _walk(child, f"{key}.with[{i}]")
@@ -202,7 +203,7 @@ def check_jobspec(doc: object, source: str | Path, *, one_item_per_subsystem: bo
                            f"{ref!r} is not a resource; allowed: {', '.join(resources)}")
 
 
-def _size_floats(doc: object) -> bool:
+def _size_floats(doc: Any) -> bool:  # any parsed document: its shape is tried, not trusted
     """Could a float sit where the JGF schema asks for an integer (a vertex's ``size``)? True when unsure."""
     try:
         return any(isinstance(v["metadata"].get("size"), float) for v in doc["graph"]["nodes"].values())
@@ -222,14 +223,15 @@ def check_graph(doc: object, source: str | Path, *, dominant: bool) -> None:
     ``LabError`` naming the file and edge.
     """
     check(doc, JGF_SCHEMA, source, floats=_size_floats(doc))
-    vertices = doc["graph"]["nodes"]
+    graph: dict[str, Any] = cast(dict[str, Any], doc)["graph"]  # the schema passed it: a JGF document
+    vertices = graph["nodes"]
     if dominant and "0" not in vertices:
         raise LabError(source, "graph.nodes", 'has no vertex "0"; allowed: a graph holding the cluster vertex "0", '
                        "where rainbow starts its search")
     if not dominant:
         _check_feature_fields(vertices, source)
     seen: dict[tuple[str, str], int] = {}
-    for i, edge in enumerate(doc["graph"]["edges"]):
+    for i, edge in enumerate(graph["edges"]):
         if edge.get("relation") != "contains":
             continue  # rainbow follows only contains edges (no relation is none); "in" edges may point anywhere
         pair = (edge["source"], edge["target"])
@@ -252,7 +254,7 @@ JGF_FIELDS = frozenset({"type", "basename", "name", "id", "uniq_id", "rank", "ex
                         "properties", "status"})
 
 
-def _check_feature_fields(vertices: dict, source: str | Path) -> None:
+def _check_feature_fields(vertices: dict[str, Any], source: str | Path) -> None:
     """Refuse a subsystem vertex whose feature field is not text: rainbow reads every one as a string
     (jsongraph-go ``Metadata.GetStringElement``) and its server panics on a number."""
     for vid, vertex in vertices.items():

@@ -82,7 +82,8 @@ def _disrupted(status: Any) -> str:
     """When the kubelet marked the pod for termination (its ``DisruptionTarget`` condition, Kubernetes >= 1.26)."""
     for condition in status.conditions or []:
         if condition.type == "DisruptionTarget" and condition.last_transition_time:
-            return condition.last_transition_time.isoformat()
+            when: str = condition.last_transition_time.isoformat()  # a datetime, in the client's untyped model
+            return when
     return ""
 
 

@@ -7,8 +7,13 @@ recommended ``app.kubernetes.io/*`` labels plus ``compatlab/stack`` and ``compat
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from compatlab.lab.model import Lab
+
+# A Kubernetes object (or a piece of one) as the JSON the API takes: its shape is the API's, checked by
+# kubernetes-validate and the operator's own types in the tests, not restated here.
+KubeObject = dict[str, Any]
 
 
 def _value(text: str) -> str:

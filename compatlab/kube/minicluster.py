@@ -13,7 +13,7 @@ from compatlab.lab.catalogue import pins
 from compatlab.lab.images import image_ref
 from compatlab.lab.model import Lab, MiniCluster
 
-from .labels import kube_labels
+from .labels import KubeObject, kube_labels
 from .rainbow import in_cluster_host
 from .receiver import CONFIGMAP, ZIP
 
@@ -70,13 +70,13 @@ def install_clients() -> str:
     )
 
 
-def namespace(lab: Lab) -> dict:
+def namespace(lab: Lab) -> KubeObject:
     """dict: the Kubernetes Namespace ``miniclusters`` that holds every MiniCluster. Raises nothing."""
     return {"apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": NAMESPACE, "labels": kube_labels(lab, "minicluster")}}
 
 
-def minicluster(lab: Lab, mc: MiniCluster) -> dict:
+def minicluster(lab: Lab, mc: MiniCluster) -> KubeObject:
     """dict: the ``MiniCluster`` custom resource (``flux-framework.org/v1alpha2``) for ``mc``.
 
     ``spec.size`` pods, each requesting and limited to ``cores_per_node`` cores,
@@ -91,7 +91,7 @@ def minicluster(lab: Lab, mc: MiniCluster) -> dict:
     """
     # Decimal units: the metadata says memory and disk in GB, the limits are the same GB.
     quantities = {"cpu": mc.cores_per_node, "memory": f"{mc.memory_gb}G", "ephemeral-storage": f"{mc.disk_gb}G"}
-    container: dict = {
+    container: KubeObject = {
         "name": container_name(mc.name),
         "image": image_ref(lab, mc),
         # What `compatlab receive` reads by default, so the seed's one line runs it in the lead broker.
@@ -109,7 +109,7 @@ def minicluster(lab: Lab, mc: MiniCluster) -> dict:
     }
     if mc.base.privileged:  # singularity needs it (the Rocky bases); nothing else gets it
         container["securityContext"] = {"privileged": True}
-    flux: dict = {"container": {"image": mc.base.flux_view[mc.arch]}}
+    flux: KubeObject = {"container": {"image": mc.base.flux_view[mc.arch]}}
     if mc.arch == "arm64":
         flux["arch"] = "arm"
     return {

@@ -13,6 +13,8 @@ import copy
 from compatlab.lab.catalogue import pins
 from compatlab.lab.model import Lab
 
+from .labels import KubeObject
+
 
 def system_pool(lab: Lab) -> str:
     """The name (str) of the first amd64 pool: system pods, the operator and rainbow run there.
@@ -32,7 +34,7 @@ def system_node_selector(lab: Lab) -> dict[str, str]:
     return {"kubernetes.io/arch": "amd64", "cloud.google.com/gke-nodepool": system_pool(lab)}
 
 
-def patch_operator_object(obj: dict, lab: Lab) -> dict:
+def patch_operator_object(obj: KubeObject, lab: Lab) -> KubeObject:
     """The manifest object ``obj`` (dict) as compatlab applies it; only the controller Deployment changes.
 
     Any other object is returned as is (the same object, so callers can test ``is``).
@@ -56,7 +58,7 @@ def patch_operator_object(obj: dict, lab: Lab) -> dict:
     return patched
 
 
-def operator_files(lab: Lab) -> dict[str, dict]:
+def operator_files(lab: Lab) -> dict[str, KubeObject]:
     """The same changes for ``kubectl apply -k``: {file name: dict}, on the same release manifest.
 
     ``kustomization.yaml`` (a kustomize ``Kustomization``: the release manifest URL as its

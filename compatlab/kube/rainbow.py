@@ -19,12 +19,14 @@ ManagedCertificate; pre-shared certificates). Ports: ``TLS_PORT`` 8443 and
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 
 from compatlab.lab.catalogue import pins
 from compatlab.lab.model import Lab
 
-from .labels import kube_labels
+from .labels import KubeObject, kube_labels
 from .operator import system_node_selector
 
 NAMESPACE = "rainbow"
@@ -58,11 +60,11 @@ def rainbow_image(lab: Lab) -> str:
     return f"{lab.image_repository}:{pins()['rainbow']['tag']}"
 
 
-def _meta(lab: Lab, name: str = NAME, **extra) -> dict:
+def _meta(lab: Lab, name: str = NAME, **extra: Any) -> KubeObject:
     return {"name": name, "namespace": NAMESPACE, "labels": kube_labels(lab, "rainbow"), **extra}
 
 
-def _http_manager(prefix: str, routes: list, filters: list) -> dict:
+def _http_manager(prefix: str, routes: list[KubeObject], filters: list[KubeObject]) -> KubeObject:
     return {
         "name": "envoy.filters.network.http_connection_manager",
         "typed_config": {
@@ -80,7 +82,7 @@ def _http_manager(prefix: str, routes: list, filters: list) -> dict:
     }
 
 
-def envoy_config() -> dict:
+def envoy_config() -> dict[str, Any]:
     """dict: Envoy's bootstrap config (v3 API: the ``@type`` URLs name each message).
 
     Listener ``grpc_tls`` on ``TLS_PORT`` terminates TLS (ALPN ``h2``, certificate from
@@ -139,19 +141,19 @@ def envoy_config() -> dict:
     }}
 
 
-def namespace(lab: Lab) -> dict:
+def namespace(lab: Lab) -> KubeObject:
     """dict: the Kubernetes Namespace ``rainbow``. Raises nothing."""
     return {"apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": NAMESPACE, "labels": kube_labels(lab, "rainbow")}}
 
 
-def envoy_configmap(lab: Lab) -> dict:
+def envoy_configmap(lab: Lab) -> KubeObject:
     """dict: the ConfigMap ``rainbow-envoy``, key ``envoy.yaml``: ``envoy_config()`` as YAML. Raises nothing."""
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(lab, f"{NAME}-envoy"),
             "data": {"envoy.yaml": yaml.safe_dump(envoy_config(), sort_keys=False)}}
 
 
-def deployment(lab: Lab) -> dict:
+def deployment(lab: Lab) -> KubeObject:
     """dict: the Kubernetes Deployment of rainbow and its Envoy sidecar, one replica on the system pool.
 
     rainbow gets an explicit command and args (``--host :<grpc_port> --name --secret
@@ -203,7 +205,7 @@ def deployment(lab: Lab) -> dict:
     }
 
 
-def service(lab: Lab) -> dict:
+def service(lab: Lab) -> KubeObject:
     """dict: the ClusterIP Service ``rainbow`` in front of rainbow and Envoy.
 
     Ports (TCP): ``grpc`` (``grpc_port()``, in-cluster receivers), ``grpc-tls`` (443 to
@@ -231,7 +233,7 @@ def service(lab: Lab) -> dict:
     }
 
 
-def backend_config(lab: Lab) -> dict:
+def backend_config(lab: Lab) -> KubeObject:
     """dict: the GKE ``BackendConfig`` (``cloud.google.com/v1``) of the load balancer's backend.
 
     3600 s backend timeout (long gRPC streams); an HTTP health check of Envoy's
@@ -251,7 +253,7 @@ def backend_config(lab: Lab) -> dict:
     }
 
 
-def managed_certificate(lab: Lab) -> dict | None:
+def managed_certificate(lab: Lab) -> KubeObject | None:
     """dict: a GKE ``ManagedCertificate`` (``networking.gke.io/v1``) for ``lab.rainbow_host``; None without a host.
 
     Raises nothing.
@@ -262,7 +264,7 @@ def managed_certificate(lab: Lab) -> dict | None:
             "spec": {"domains": [lab.rainbow_host]}}
 
 
-def ingress(lab: Lab) -> dict:
+def ingress(lab: Lab) -> KubeObject:
     """dict: the GKE Ingress (``networking.k8s.io/v1``, class ``gce``), HTTPS only, to the Service's ``grpc-tls``.
 
     With ``lab.rainbow_host``: a host rule and the ``ManagedCertificate`` (annotation
@@ -276,7 +278,7 @@ def ingress(lab: Lab) -> dict:
     else:  # no domain: a self-signed certificate the Pulumi program uploads
         annotations["ingress.gcp.kubernetes.io/pre-shared-cert"] = SSL_CERTIFICATE.format(stack=lab.stack_id)
     backend = {"service": {"name": NAME, "port": {"name": "grpc-tls"}}}
-    spec: dict = {"defaultBackend": backend}
+    spec: KubeObject = {"defaultBackend": backend}
     if lab.rainbow_host:
         spec["rules"] = [{"host": lab.rainbow_host, "http": {"paths": [
             {"path": "/", "pathType": "Prefix", "backend": backend}]}}]
@@ -284,7 +286,7 @@ def ingress(lab: Lab) -> dict:
             "metadata": _meta(lab, annotations=annotations), "spec": spec}
 
 
-def core_objects(lab: Lab) -> list[dict]:
+def core_objects(lab: Lab) -> list[KubeObject]:
     """list of dict: what any Kubernetes runs (kind included), in apply order.
 
     Namespace, Envoy ConfigMap, Deployment, Service; the Namespace is first (the Pulumi
@@ -293,7 +295,7 @@ def core_objects(lab: Lab) -> list[dict]:
     return [namespace(lab), envoy_configmap(lab), deployment(lab), service(lab)]
 
 
-def gke_objects(lab: Lab) -> list[dict]:
+def gke_objects(lab: Lab) -> list[KubeObject]:
     """list of dict: what only GKE understands, in apply order. Raises nothing.
 
     BackendConfig, ManagedCertificate (only with ``lab.rainbow_host``), Ingress.

@@ -25,7 +25,7 @@ from pathlib import Path
 from compatlab.lab.model import Lab
 from compatlab.lab.paths import JOBSPECS, SCHEMAS, STACKS
 
-from .labels import kube_labels
+from .labels import KubeObject, kube_labels
 
 CONFIGMAP = "compatlab-receiver"
 ZIP = "compatlab.zip"
@@ -56,14 +56,14 @@ def package_zip() -> bytes:
     return buffer.getvalue()
 
 
-def configmap(lab: Lab, namespace: str) -> dict:
+def configmap(lab: Lab, namespace: str) -> KubeObject:
     """dict: the ConfigMap ``compatlab-receiver`` with ``binaryData.compatlab.zip`` (base64)."""
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": CONFIGMAP, "namespace": namespace, "labels": kube_labels(lab, "receiver")},
             "binaryData": {ZIP: base64.b64encode(package_zip()).decode()}}
 
 
-def credentials_placeholder(lab: Lab, name: str, namespace: str) -> dict:
+def credentials_placeholder(lab: Lab, name: str, namespace: str) -> KubeObject:
     """dict: a MiniCluster's Secret, with no data: ``register`` writes the token and secret into it.
 
     Created empty, so pods start before anything is registered, and so neither a

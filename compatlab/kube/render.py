@@ -12,6 +12,7 @@ from compatlab.files import dump_yaml
 from compatlab.lab.model import Lab
 
 from . import receiver
+from .labels import KubeObject
 from .minicluster import NAMESPACE as MINICLUSTERS
 from .minicluster import credentials_secret_name, minicluster
 from .minicluster import namespace as minicluster_namespace
@@ -20,7 +21,7 @@ from .rainbow import BACKEND_TLS, CREDENTIALS, core_objects, gke_objects
 from .rainbow import NAMESPACE as RAINBOW_NAMESPACE
 
 
-def object_file(obj: dict) -> str:
+def object_file(obj: KubeObject) -> str:
     """The file name (str) of a Kubernetes object (dict): ``<kind, lowercased>-<metadata.name>.yaml``.
 
     Raises ``KeyError`` if ``obj`` has no ``kind`` or ``metadata.name``.
@@ -28,7 +29,7 @@ def object_file(obj: dict) -> str:
     return f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
 
 
-def all_objects(lab: Lab) -> dict[str, list[dict]]:
+def all_objects(lab: Lab) -> dict[str, list[KubeObject]]:
     """{folder: [Kubernetes object dicts]}, in apply order within each folder. Raises as ``rainbow.deployment``.
 
     ``rainbow`` (``rainbow.core_objects``), ``gke`` (``rainbow.gke_objects``) and

@@ -22,7 +22,8 @@ _STEPS = (
 
 
 def _catalogue() -> tuple[Level, ...]:
-    levels, facets = [], frozenset()
+    levels: list[Level] = []
+    facets: frozenset[str] = frozenset()
     for name, group, description in _STEPS:
         if group:
             facets = facets | {group}

@@ -3,10 +3,64 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 ARCHES = ("amd64", "arm64")
+
+K = TypeVar("K")
+V = TypeVar("V", covariant=True)
+
+
+class FrozenMap(Mapping[K, V]):
+    """A read-only, hashable mapping: what a frozen model value holds where a dict would make it unhashable.
+
+    Built from a mapping or from (key, value) pairs, which it copies; equal to any
+    mapping with the same items (a dict too), and hashed by its items, so equal maps
+    hash equal. ``m[k] = v`` and ``del m[k]`` raise ``TypeError``, as for a tuple.
+    Pickles as its items (the hash is recomputed in the other process).
+    """
+
+    __slots__ = ("_items", "_hash")
+
+    def __init__(self, items: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
+        self._items: dict[K, V] = dict(items)
+        self._hash: int | None = None
+
+    def __getitem__(self, key: K) -> V:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(frozenset(self._items.items()))
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FrozenMap):
+            return self._items == other._items
+        return self._items == other if isinstance(other, dict) else super().__eq__(other)
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._items!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenMap, (self._items,))
+
+
+def frozen_map(items: Mapping[K, V] | Iterable[tuple[K, V]]) -> FrozenMap[K, V]:
+    """``items`` as a ``FrozenMap``: the same object when it already is one, else a read-only copy."""
+    return items if isinstance(items, FrozenMap) else FrozenMap(items)
 
 
 @dataclass(frozen=True)
@@ -49,9 +103,14 @@ class Base:
     os_release: str
     arches: tuple[str, ...]
     privileged: bool
-    flux_view: dict[str, str]
-    software: dict[str, str]
-    missing: dict[str, tuple[str, ...]]
+    flux_view: Mapping[str, str]
+    software: Mapping[str, str]
+    missing: Mapping[str, tuple[str, ...]]
+
+    def __post_init__(self) -> None:
+        # Read-only and hashable whatever the caller passed, so a Lab holding this base is hashable.
+        for name in ("flux_view", "software", "missing"):
+            object.__setattr__(self, name, frozen_map(getattr(self, name)))
 
     def software_on(self, arch: str) -> dict[str, str]:
         """Package name -> version this base really installs on ``arch`` (``bases.yaml`` minus its ``missing``)."""
@@ -100,10 +159,13 @@ class Needs:
 
     binary_arch: str | None = None
     go: str | None = None
-    software: dict[str, str] = field(default_factory=dict)
+    software: Mapping[str, str] = field(default_factory=lambda: FrozenMap[str, str]())
     memory_gb_per_node: int = 1
     disk_gb: int = 1
     gpus: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "software", frozen_map(self.software))  # read-only and hashable
 
 
 @dataclass(frozen=True)
@@ -136,7 +198,10 @@ class Workload:
     needs: Needs
     source: Path
     tasks_per_node: int = 1
-    evidence: dict[str, Evidence] = field(default_factory=dict)
+    evidence: Mapping[str, Evidence] = field(default_factory=lambda: FrozenMap[str, Evidence]())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "evidence", frozen_map(self.evidence))  # read-only and hashable
 
     @property
     def tasks(self) -> int:

@@ -91,7 +91,12 @@ def _uint64(digits: str) -> int | None:
     return n if n <= _UINT64 else None
 
 
-def _identifier_key(part: str) -> tuple:
+_IdentifierKey = tuple[int, int, str]
+# Version.Compare's precedence: major, minor, patch, 1 for a release (0 with a prerelease), the prerelease's parts.
+VersionKey = tuple[int, int, int, int, tuple[_IdentifierKey, ...]]
+
+
+def _identifier_key(part: str) -> _IdentifierKey:
     # comparePrePart: an identifier strconv.ParseUint accepts is a number, below every string.
     n = _uint64(part) if part.isdigit() else None
     return (1, 0, part) if n is None else (0, n, "")
@@ -107,13 +112,13 @@ class Version:
     pre: str = ""
     metadata: str = ""
     original: str = ""
-    _key: tuple = field(init=False, repr=False, compare=False)
+    _key: VersionKey = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         pre = tuple(_identifier_key(p) for p in self.pre.split(".")) if self.pre else ()
         object.__setattr__(self, "_key", (self.major, self.minor, self.patch, 0 if self.pre else 1, pre))
 
-    def key(self) -> tuple:
+    def key(self) -> VersionKey:
         """The precedence key of ``Version.Compare``: equal keys compare equal (metadata is ignored)."""
         return self._key
 

@@ -10,7 +10,7 @@ import math
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from compatlab.errors import LabError, brief, key_path
 from compatlab.inputs import check, load_yaml
@@ -30,6 +30,60 @@ CREDENTIAL_KEYS = ("rainbowSecret", "rainbowToken")
 NAMESPACES = (NAMESPACE, "gcp", "kubernetes", "random", "tls", "pulumi")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ZONE = re.compile(r"[a-z]+-[a-z]+[0-9]+-[a-z]")
+
+
+# The compatlab: config as read, once schemas/lab.schema.json has passed it (keys as the stack file spells them).
+class PoolConfig(TypedDict):
+    """``compatlab:pools[i]``: a node pool as the stack file gives it."""
+
+    name: str
+    arch: str
+    machineType: str
+    nodeCount: int
+    diskSizeGb: NotRequired[int]
+    diskType: NotRequired[str]
+    spot: NotRequired[bool]
+
+
+class MiniClusterConfig(TypedDict):
+    """``compatlab:miniclusters[i]``: a MiniCluster as the stack file gives it."""
+
+    name: str
+    pool: str
+    arch: str
+    base: str
+    size: int
+    coresPerNode: NotRequired[int]
+    memoryGb: NotRequired[int]
+    diskGb: NotRequired[int]
+    goVersion: NotRequired[str]
+
+
+class RainbowConfig(TypedDict):
+    """``compatlab:rainbow``: the host its Ingress answers on and the CIDR ranges allowed to call it."""
+
+    host: NotRequired[str]
+    sourceRanges: list[str]
+
+
+class BudgetConfig(TypedDict):
+    """``compatlab:budget``: at most ``maxHourlyUsd`` USD per hour."""
+
+    maxHourlyUsd: NotRequired[float]
+
+
+class LabConfig(TypedDict):
+    """The ``compatlab:`` keys of a stack file, without their namespace, as ``lab.schema.json`` admits them."""
+
+    expiry: str
+    pools: list[PoolConfig]
+    miniclusters: list[MiniClusterConfig]
+    rainbow: RainbowConfig
+    imageRepository: NotRequired[str]
+    workloads: NotRequired[list[str]]
+    levels: NotRequired[list[str]]
+    deletionProtection: NotRequired[bool]
+    budget: NotRequired[BudgetConfig]
 
 
 def stack_config(path: Path) -> dict[str, Any]:
@@ -99,6 +153,10 @@ def lab_from_config(config: dict[str, Any], path: Path, jobspecs: Path = JOBSPEC
     """
     _single_lines(config, path)
     check(config, SCHEMAS / "lab.schema.json", path, prefix=f"{NAMESPACE}:")
+    return _lab(cast(LabConfig, config), path, jobspecs, zone)  # the schema passed it: it has this shape
+
+
+def _lab(config: LabConfig, path: Path, jobspecs: Path, zone: str | None) -> Lab:
     try:
         datetime.date.fromisoformat(config["expiry"])
     except ValueError:
@@ -178,7 +236,8 @@ def _unique(names: list[str], path: Path, key: str) -> None:
             raise LabError(path, f"{NAMESPACE}:{key}[{i}]", f"{brief(name)} is listed twice; allowed: each name once")
 
 
-def _chosen(config: dict, key: str, allowed: list[str], path: Path, problem: str) -> list[str]:
+def _chosen(config: LabConfig, key: Literal["workloads", "levels"], allowed: list[str], path: Path,
+            problem: str) -> list[str]:
     """An optional list of names from ``allowed`` (all of them by default), each once."""
     names = config.get(key) or allowed
     _unique(names, path, key)
@@ -188,7 +247,7 @@ def _chosen(config: dict, key: str, allowed: list[str], path: Path, problem: str
     return names
 
 
-def _pools(raw: list[dict], path: Path) -> dict[str, Pool]:
+def _pools(raw: list[PoolConfig], path: Path) -> dict[str, Pool]:
     _unique([p["name"] for p in raw], path, "pools")
     machines = catalogue.machines()
     pools: dict[str, Pool] = {}
@@ -223,7 +282,7 @@ def _pools(raw: list[dict], path: Path) -> dict[str, Pool]:
     return pools
 
 
-def _miniclusters(raw: list[dict], pools: dict[str, Pool], path: Path) -> tuple[MiniCluster, ...]:
+def _miniclusters(raw: list[MiniClusterConfig], pools: dict[str, Pool], path: Path) -> tuple[MiniCluster, ...]:
     _unique([m["name"] for m in raw], path, "miniclusters")
     bases, go_versions = catalogue.bases(), catalogue.go_versions()
     out = []

@@ -56,7 +56,7 @@ class Cluster:
 
     def vertex(self, vid: str) -> Vertex:
         """The reachable vertex with id ``vid`` (``KeyError`` if there is none)."""
-        by_id = self.__dict__.get("_by_id")
+        by_id: dict[str, Vertex] | None = self.__dict__.get("_by_id")
         if by_id is None:
             by_id = {v.id: v for v in self.vertices}
             object.__setattr__(self, "_by_id", by_id)  # a cache, not state: equality ignores it
@@ -72,10 +72,11 @@ class Cluster:
         return dict(root.counts)
 
 
-def build_cluster(name: str, nodes: dict, subsystems: Mapping[str, dict], source: str) -> Cluster:
+def build_cluster(name: str, nodes: Mapping[str, Any], subsystems: Mapping[str, Mapping[str, Any]],
+                  source: str) -> Cluster:
     """Compile parsed graphs into a ``Cluster``: per-vertex counts and features.
 
-    ``nodes`` is the ``nodes.json`` document, ``subsystems`` maps a subsystem name to
+    ``nodes`` is the ``nodes.json`` document (JGF, as parsed: checked here), ``subsystems`` maps a subsystem name to
     its graph document, ``source`` names the cluster directory in errors. Raises
     ``LabError`` naming the file and edge for a graph rainbow would refuse.
     """
@@ -86,7 +87,7 @@ def build_cluster(name: str, nodes: dict, subsystems: Mapping[str, dict], source
         if edge.get("relation") == "contains":  # rainbow follows nothing else: no relation is no containment
             children[edge["source"]].append(edge["target"])
 
-    linked: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    linked: dict[str, dict[str, list[Mapping[str, object]]]] = defaultdict(lambda: defaultdict(list))
     for subsystem, graph in sorted(subsystems.items()):
         check_graph(graph, f"{source}/{subsystem}{SUFFIX}", dominant=False)
         features = graph["graph"]["nodes"]
@@ -203,7 +204,7 @@ def cluster_dirs(directory: Path) -> list[Path]:
 
 def clusters_from_files(files: Mapping[str, bytes], prefix: str = "clusters/") -> list[Cluster]:
     """Clusters from the generator's in-memory output ``{relative path: bytes}`` (same layout as on disk)."""
-    grouped: dict[str, dict[str, dict]] = defaultdict(dict)
+    grouped: dict[str, dict[str, Any]] = defaultdict(dict)  # cluster -> file name -> its parsed JSON
     for rel, data in files.items():
         if rel.startswith(prefix):
             cluster, name = rel[len(prefix):].split("/", 1)

@@ -33,6 +33,17 @@ SERIAL_BELOW = 64  # jobspecs: fewer are read in this process (a fork costs more
 SERIAL_CLUSTERS_BELOW = 8  # clusters per process at least (a cluster of reliabuild reads in some 7 ms)
 T = TypeVar("T")
 
+# What crosses between processes (_Packer): requirements and tests as their fields, then named by index.
+K = TypeVar("K")
+RequirementKey = tuple[str, str, str | None, str | None, str | None]  # subsystem, field, match, min, max
+TestKey = tuple[str, str | None, str | None, str | None]  # field, match, min, max
+Counts = tuple[tuple[str, int], ...]
+PackedSlot = tuple[str, int, Counts, tuple[int, ...]]  # type, replicas, counts, requirement ids
+PackedCandidate = tuple[int, Counts, tuple[tuple[str, str, tuple[int, ...]], ...]]  # replicas, counts, test ids
+PackedRequest = tuple[str, tuple[PackedSlot, ...], Counts, tuple[tuple[PackedCandidate, ...], ...]]
+Tables = tuple[list[RequirementKey], list[TestKey]]
+Failure = tuple[str, str, str]  # a bad file: (source, key, problem)
+
 
 def _same(value: Any) -> Any:
     return value
@@ -55,7 +66,7 @@ def jobspec_paths(directory: Path) -> list[Path]:
     if not directory.is_dir():
         raise LabError(directory, "", f"{'is not a directory' if directory.exists() else 'does not exist'}; "
                        "allowed: a directory of jobspecs (nextgen YAML files)")
-    found = []
+    found: list[str] = []
     top_length = len(os.path.join(directory, ""))
     for top, dirs, files in os.walk(directory):  # os.walk, not Path.rglob: ten thousand files in milliseconds
         dirs[:] = [d for d in dirs if not d.startswith(".")]
@@ -86,16 +97,16 @@ class _Packer:
     """
 
     def __init__(self) -> None:
-        self.requirements: dict[tuple, int] = {}
-        self.tests: dict[tuple, int] = {}
+        self.requirements: dict[RequirementKey, int] = {}
+        self.tests: dict[TestKey, int] = {}
 
-    def _id(self, table: dict[tuple, int], key: tuple) -> int:
+    def _id(self, table: dict[K, int], key: K) -> int:
         found = table.get(key)
         if found is None:
             found = table[key] = len(table)
         return found
 
-    def pack(self, request: Request) -> tuple:
+    def pack(self, request: Request) -> PackedRequest:
         """One request as tuples (its requirements and tests as indexes into this packer's tables)."""
         slots = tuple((s.type, s.replicas, s.counts,
                        tuple(self._id(self.requirements, (r.subsystem, r.field, r.match, r.min, r.max))
@@ -107,12 +118,12 @@ class _Packer:
                                  for c in labelled) for labelled in plan.slots)
         return request.source, slots, plan.precheck, candidates
 
-    def tables(self) -> tuple[list[tuple], list[tuple]]:
+    def tables(self) -> Tables:
         """The distinct requirements and tests, in index order."""
         return list(self.requirements), list(self.tests)
 
 
-def _shares(items: Sequence, n: int, parent: float) -> list[list]:
+def _shares(items: Sequence[K], n: int, parent: float) -> list[list[K]]:
     # The parent's share (the first) is ``parent`` times the others': it may also have other work to do.
     first = int(len(items) * parent / (parent + n - 1)) if n > 1 else len(items)
     rest = -(-(len(items) - first) // (n - 1)) if n > 1 else 0
@@ -169,13 +180,13 @@ def _keep(start: int, requests: list[Request]) -> list[Request]:
     return requests
 
 
-def _pack(requests: list[Request]) -> tuple:
+def _pack(requests: list[Request]) -> tuple[Tables, list[PackedRequest]]:
     packer = _Packer()
     packed = [packer.pack(r) for r in requests]
     return packer.tables(), packed
 
 
-def _unpack(sent: tuple) -> list[Request]:
+def _unpack(sent: tuple[Tables, list[PackedRequest]]) -> list[Request]:
     (requirement_keys, test_keys), packed = sent
     requirements = [Requirement(*key) for key in requirement_keys]
     tests = [Test(*key) for key in test_keys]
@@ -188,14 +199,14 @@ def _unpack(sent: tuple) -> list[Request]:
             for source, slots, precheck, candidates in packed]
 
 
-def _first_error(errors: Sequence[tuple | None]) -> None:
+def _first_error(errors: Sequence[Failure | None]) -> None:
     """Raise the first (source, key, problem) of shares read in order, if any."""
     for error in errors:
         if error is not None:
             raise LabError(*error)
 
 
-def _read_cluster_share(directories: list[Path]) -> tuple[list[Cluster], tuple | None]:
+def _read_cluster_share(directories: list[Path]) -> tuple[list[Cluster], Failure | None]:
     clusters: list[Cluster] = []
     with paused_gc():
         try:
@@ -225,15 +236,15 @@ def read_clusters_across(directory: Path, processes: int | None = None) -> tuple
     return tuple(c for share, _ in results for c in share)
 
 
-_MAPPING: tuple = ()  # what a forked jobspec reader inherits (never pickled): (work, send)
+_MAPPING: tuple[Any, ...] = ()  # what a forked jobspec reader inherits (never pickled): (work, send)
 
 
-def _jobspec_share(task: tuple[int, list[str]]) -> tuple[Any, tuple | None]:
+def _jobspec_share(task: tuple[int, list[str]]) -> tuple[Any, Failure | None]:
     """Read one share of jobspecs and hand them to the inherited ``work``; (its result sent, or None, and an error)."""
     work, send = _MAPPING
     start, paths = task
     with paused_gc():
-        requests = []
+        requests: list[Request] = []
         try:
             requests.extend(read_jobspec(p) for p in paths)
         except LabError as err:

@@ -20,10 +20,11 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from compatlab.files import Journal
 from compatlab.formats.jobspecs import jobspec_yaml
+from compatlab.formats.nextgen import JobspecDoc
 
 from .clusters import Cluster, build_cluster
 from .index import Index
@@ -31,6 +32,59 @@ from .interface import Credentials, Denied, Placement, ReceivedJob, Registration
 from .request import read_request
 
 ENDPOINT = "embedded"
+
+
+# The store's journal: one line per change, tagged by "event" (graphs as the JSON registered).
+class RegisterEvent(TypedDict):
+    """A cluster registered: its credentials and ``nodes.json``."""
+
+    event: Literal["register"]
+    cluster: str
+    token: str
+    secret: str
+    nodes: dict[str, Any]
+
+
+class SubsystemEvent(TypedDict):
+    """A subsystem graph registered for a cluster."""
+
+    event: Literal["subsystem"]
+    cluster: str
+    subsystem: str
+    graph: dict[str, Any]
+
+
+class SubmitEvent(TypedDict):
+    """A job queued on ``cluster`` under rainbow-like ``id``, with its ``name`` and jobspec YAML."""
+
+    event: Literal["submit"]
+    id: int
+    cluster: str
+    name: str
+    jobspec: str
+
+
+class AcceptEvent(TypedDict):
+    """Jobs taken off ``cluster``'s queue."""
+
+    event: Literal["accept"]
+    cluster: str
+    ids: list[int]
+
+
+StoreEvent = RegisterEvent | SubsystemEvent | SubmitEvent | AcceptEvent
+
+
+class _Graphs(TypedDict):
+    """What a registered cluster has sent: ``nodes.json`` and each subsystem's graph, by name."""
+
+    nodes: dict[str, Any]
+    subsystems: dict[str, dict[str, Any]]
+
+
+class _Queued(TypedDict):
+    name: str
+    jobspec: str
 
 
 def selection_key(seed: int, submission: str) -> str:
@@ -56,17 +110,17 @@ class EmbeddedScheduler:
 
     def __init__(self, store: Path | None = None) -> None:
         self._credentials: dict[str, Credentials] = {}
-        self._graphs: dict[str, dict[str, Any]] = {}  # cluster -> {"nodes": doc, "subsystems": {name: doc}}
-        self._queues: dict[str, dict[int, dict[str, str]]] = {}
+        self._graphs: dict[str, _Graphs] = {}
+        self._queues: dict[str, dict[int, _Queued]] = {}
         self._next_id = 1
         self._index: tuple[list[Cluster], Index] | None = None
-        self._journal = Journal(store) if store else None
+        self._journal: Journal[StoreEvent] | None = Journal(store) if store else None
         for event in self._journal.events if self._journal else ():
             self._apply(event)
         self._applied = len(self._journal.events) if self._journal else 0
 
     # Every change is an event: applied in memory, and journalled first when there is a store.
-    def _record(self, event: dict[str, Any]) -> None:
+    def _record(self, event: StoreEvent) -> None:
         if self._journal:
             self._journal.append(event)
         self._apply(event)
@@ -87,20 +141,19 @@ class EmbeddedScheduler:
             self._applied = len(self._journal.events)
             self._journal.unlock()
 
-    def _apply(self, event: dict[str, Any]) -> None:
-        kind = event["event"]
-        if kind == "register":
+    def _apply(self, event: StoreEvent) -> None:
+        if event["event"] == "register":
             self._credentials[event["cluster"]] = Credentials(event["token"], event["secret"])
             self._graphs[event["cluster"]] = {"nodes": event["nodes"], "subsystems": {}}
             self._queues[event["cluster"]] = {}
             self._index = None
-        elif kind == "subsystem":
+        elif event["event"] == "subsystem":
             self._graphs[event["cluster"]]["subsystems"][event["subsystem"]] = event["graph"]
             self._index = None
-        elif kind == "submit":
+        elif event["event"] == "submit":
             self._queues[event["cluster"]][event["id"]] = {"name": event["name"], "jobspec": event["jobspec"]}
             self._next_id = max(self._next_id, event["id"] + 1)
-        elif kind == "accept":
+        elif event["event"] == "accept":
             for job_id in event["ids"]:
                 self._queues[event["cluster"]].pop(job_id, None)
 
@@ -143,13 +196,13 @@ class EmbeddedScheduler:
             self._index = (clusters, Index(clusters))
         return self._index
 
-    def satisfy(self, jobspec: dict[str, Any]) -> tuple[str, ...]:
+    def satisfy(self, jobspec: JobspecDoc) -> tuple[str, ...]:
         """Names of the registered clusters that satisfy ``jobspec`` (the embedded matcher's semantics)."""
         with self._shared():
             _, index = self._matcher()
             return tuple(index.matches(read_request(jobspec, "submitted jobspec")))
 
-    def submit(self, name: str, jobspec: dict[str, Any], clusters: dict[str, str], select_key: str) -> Placement:
+    def submit(self, name: str, jobspec: JobspecDoc, clusters: dict[str, str], select_key: str) -> Placement:
         """Queue the job on one of ``clusters`` (name -> token), picked by ``select(clusters, select_key)``."""
         with self._shared():
             if not clusters:
@@ -187,7 +240,7 @@ class EmbeddedScheduler:
 
 def _graph(data: bytes, cluster: str, name: str) -> dict[str, Any]:
     try:
-        doc = json.loads(data)
+        doc: dict[str, Any] = json.loads(data)  # build_cluster checks it is a JGF document
     except ValueError as err:
         raise SchedulerError(f"{ENDPOINT} scheduler: cluster {cluster} {name} is invalid: {err}") from None
     return doc

@@ -15,15 +15,16 @@ def cached_hash(cls: T) -> T:
     """
 
     def __hash__(self: Any) -> int:
-        cached = self.__dict__.get("_hash")
+        cached: int | None = self.__dict__.get("_hash")
         if cached is None:
             cached = hash(tuple(getattr(self, f) for f in self.__dataclass_fields__))
             self.__dict__["_hash"] = cached  # frozen: set through __dict__, as dataclasses' own __init__ does
         return cached
 
-    def __getstate__(self: Any) -> dict:
+    def __getstate__(self: Any) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_hash"}
 
-    cls.__hash__ = __hash__
-    cls.__getstate__ = __getstate__
+    # setattr: mypy refuses assigning to a method of a class it knows only as ``type``.
+    setattr(cls, "__hash__", __hash__)  # noqa: B010
+    setattr(cls, "__getstate__", __getstate__)  # noqa: B010
     return cls

@@ -18,8 +18,10 @@ import orjson
 from .clusters import Cluster, Vertex
 from .request import Request, Requirement, Slot
 
+Signature = tuple[object, ...]  # (type, sorted counts, features): equal for vertices alike
 
-def _signature(vertex: Vertex) -> tuple:
+
+def _signature(vertex: Vertex) -> Signature:
     # Alike vertices are found by their features' canonical JSON (C speed: a node of a reliabuild cluster links
     # 220 subsystems); finer than needed (feature order counts), never coarser. Where orjson cannot write a value,
     # the string fields alone, sorted, as before.
@@ -30,7 +32,7 @@ def _signature(vertex: Vertex) -> tuple:
     return (vertex.type, tuple(sorted(vertex.counts.items())), features)
 
 
-def _slow_signature(vertex: Vertex) -> tuple:
+def _slow_signature(vertex: Vertex) -> Signature:
     # Only string fields can match; sorting them alone keeps mixed-type metadata comparable.
     features = tuple(
         (subsystem, tuple(sorted(tuple(sorted((k, v) for k, v in f.items() if isinstance(v, str)))
@@ -54,19 +56,21 @@ class Index:
 
     def __init__(self, clusters: Sequence[Cluster]) -> None:
         self.names = [c.name for c in clusters]
-        cluster_of, multiplicity, kinds = [], [], []
+        cluster_of: list[int] = []
+        multiplicity: list[int] = []
+        kinds: list[str] = []
         counts: dict[str, list[tuple[int, int]]] = defaultdict(list)
         values: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         edges: dict[str, list[int]] = defaultdict(list)  # subsystem -> rows linked to it
         several: dict[str, list[int]] = defaultdict(list)  # subsystem -> rows linked to unlike features of it
         for ci, cluster in enumerate(clusters):
-            groups: dict[tuple, list] = {}
+            groups: dict[Signature, tuple[Vertex, int]] = {}
             for vertex in cluster.vertices:
                 sig = _signature(vertex)
                 if sig in groups:
-                    groups[sig][1] += 1
+                    groups[sig] = (groups[sig][0], groups[sig][1] + 1)
                 else:
-                    groups[sig] = [vertex, 1]
+                    groups[sig] = (vertex, 1)
             for vertex, n in groups.values():
                 row = len(cluster_of)
                 cluster_of.append(ci)
@@ -87,11 +91,11 @@ class Index:
         self.cluster_of = np.asarray(cluster_of, dtype=np.int64)
         self.multiplicity = np.asarray(multiplicity, dtype=np.int64)
         self.type_mask = {k: np.asarray([t == k for t in kinds], dtype=bool) for k in set(kinds)}
-        self.count_cols = {}
+        self.count_cols: dict[str, np.ndarray] = {}
         for kind, pairs in counts.items():
             col = np.zeros(rows, dtype=np.int64)
-            idx, size = zip(*pairs, strict=True)
-            col[list(idx)] = size
+            idx, sizes = zip(*pairs, strict=True)
+            col[list(idx)] = sizes
             self.count_cols[kind] = col
         self.values = {key: {v: np.asarray(r, dtype=np.int64) for v, r in by.items()} for key, by in values.items()}
         self.edges = {sub: np.asarray(r, dtype=np.int64) for sub, r in edges.items()}
@@ -99,7 +103,7 @@ class Index:
         self.kinds = kinds
         self._requirements: dict[Requirement, np.ndarray] = {}
         self._slots: dict[Slot, np.ndarray] = {}
-        self._bases: dict[tuple, np.ndarray] = {}
+        self._bases: dict[tuple[str, tuple[tuple[str, int], ...]], np.ndarray] = {}
 
     def requirement_mask(self, requirement: Requirement) -> np.ndarray:
         """Per row: does one of its feature vertices pass ``requirement``? (cached per requirement)"""
@@ -158,11 +162,11 @@ class Index:
         # requirements read by two processes are two objects and two rows, with the same mask.
         ids: dict[int, int] = {}
         masks: list[np.ndarray] = []
-        plan = []
+        plan: list[tuple[int, Slot, list[int]]] = []
         for j, request in enumerate(requests):
             for slot in request.slots:
-                rows = [ids.get(id(r)) for r in slot.requires]
-                if None in rows:  # a requirement not seen yet: test it once
+                rows = [ids.get(id(r), -1) for r in slot.requires]
+                if -1 in rows:  # a requirement not seen yet: test it once
                     for requirement in slot.requires:
                         if id(requirement) not in ids:
                             ids[id(requirement)] = len(masks)
@@ -185,9 +189,9 @@ class Index:
             masks_of = np.array(bases).reshape(len(chunk), len(cols))
             with_rows = [k for k, (_, _, rows) in enumerate(chunk) if rows]
             if with_rows:  # each slot's requirement rows ANDed at once (reduceat over the gathered rows)
-                ids = np.concatenate([chunk[k][2] for k in with_rows])
+                gathered = np.concatenate([chunk[k][2] for k in with_rows])
                 starts = np.cumsum([0] + [len(chunk[k][2]) for k in with_rows[:-1]])
-                masks_of[with_rows] &= np.logical_and.reduceat(matrix[ids], starts, axis=0)
+                masks_of[with_rows] &= np.logical_and.reduceat(matrix[gathered], starts, axis=0)
             per_cluster = masks_of.astype(np.float64) @ weights
             replicas = np.array([slot.replicas for _, slot, _ in chunk])
             fits = per_cluster >= replicas[:, None]

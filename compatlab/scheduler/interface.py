@@ -12,7 +12,9 @@ branch): ``Register`` then ``RegisterSubsystem`` per subsystem; ``Satisfy`` then
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
+
+from compatlab.formats.nextgen import JobspecDoc
 
 
 @dataclass(frozen=True)
@@ -92,11 +94,11 @@ class Scheduler(Protocol):
         """Register one ``<subsystem>-subsystem.json`` for a cluster, with that cluster's secret."""
         ...
 
-    def satisfy(self, jobspec: dict[str, Any]) -> tuple[str, ...]:
+    def satisfy(self, jobspec: JobspecDoc) -> tuple[str, ...]:
         """Names of the registered clusters whose graphs satisfy the jobspec, sorted."""
         ...
 
-    def submit(self, name: str, jobspec: dict[str, Any], clusters: dict[str, str], select_key: str) -> Placement:
+    def submit(self, name: str, jobspec: JobspecDoc, clusters: dict[str, str], select_key: str) -> Placement:
         """Submit a jobspec under ``name`` to one of ``clusters`` (name -> token), as the scheduler selects.
 
         ``select_key`` seeds the embedded scheduler's random pick, so a run can be

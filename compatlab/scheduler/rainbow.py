@@ -31,6 +31,7 @@ from rainbow.protos import memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2
 
 from compatlab.errors import LabError
 from compatlab.formats.jobspecs import jobspec_yaml
+from compatlab.formats.nextgen import JobspecDoc
 from compatlab.inputs import read_bytes
 
 from .interface import Credentials, Denied, Placement, ReceivedJob, Registration, SchedulerError, Unavailable
@@ -155,13 +156,13 @@ class RainbowScheduler:
             raise SchedulerError(f"rainbow at {self.endpoint} answered subsystem {subsystem} of cluster {cluster} "
                                  f"with {rainbow_pb2.RegisterResponse.ResultType.Name(answer.status)}")
 
-    def satisfy(self, jobspec: dict[str, Any]) -> tuple[str, ...]:
+    def satisfy(self, jobspec: JobspecDoc) -> tuple[str, ...]:
         """``MemoryGraph.Satisfy`` with the jobspec as JSON and the ``match`` algorithm, as the client asks."""
         request = memory_pb2.SatisfyRequest(payload=json.dumps(jobspec), matcher="match")
         answer = self._call(self._graph.Satisfy, request, "Satisfy", None)
         return tuple(sorted(answer.clusters))
 
-    def submit(self, name: str, jobspec: dict[str, Any], clusters: dict[str, str], select_key: str) -> Placement:
+    def submit(self, name: str, jobspec: JobspecDoc, clusters: dict[str, str], select_key: str) -> Placement:
         """``SubmitJob`` to ``clusters`` (name -> token); rainbow picks one with its own ``random`` selection."""
         request = rainbow_pb2.SubmitJobRequest(
             name=name, jobspec=jobspec_yaml(jobspec),

@@ -25,6 +25,7 @@ import numpy as np
 
 from .clusters import Cluster
 from .index import CHUNK, Index
+from .rainbow_plan import Plan, SlotNeeds, Test
 from .rainbow_walk import MATCH, NO_MATCH, VARIES, outcome
 from .request import Request, Requirement
 
@@ -57,7 +58,7 @@ class RainbowIndex:
         self.root_types = {c.vertex("0").type for c in self.clusters}
         self.zeros = np.zeros(n, dtype=np.int64)
         self.walked = 0  # pairs that needed the walk (for the curious and the tests)
-        self._needs: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._needs: dict[tuple[str, str, Test], tuple[np.ndarray, np.ndarray]] = {}
 
     def _per_cluster(self, rows: np.ndarray | None) -> np.ndarray:
         if rows is None or not len(rows):
@@ -65,7 +66,7 @@ class RainbowIndex:
         return np.bincount(self.index.cluster_of[rows], weights=self.index.multiplicity[rows],
                            minlength=len(self.clusters))
 
-    def _need(self, kind: str, sub: str, test) -> tuple[np.ndarray, np.ndarray]:
+    def _need(self, kind: str, sub: str, test: Test) -> tuple[np.ndarray, np.ndarray]:
         """Per cluster (cached): T-vertices passing the test, and T-vertices that could be rejected for it."""
         key = (kind, sub, test)
         cached = self._needs.get(key)
@@ -84,7 +85,8 @@ class RainbowIndex:
 
     def answers(self, request: Request) -> np.ndarray:
         """An int8 per cluster: 0 no match, 1 match, 2 varies (real rainbow's answer changes between calls)."""
-        return self.answers_all([request])[0]
+        row: np.ndarray = self.answers_all([request])[0]
+        return row
 
     def answers_all(self, requests: Sequence[Request]) -> np.ndarray:
         """``answers`` for many requests: a (requests x clusters) int8 matrix.
@@ -99,26 +101,26 @@ class RainbowIndex:
         ids: dict[int, int] = {}
         passing_rows: list[np.ndarray] = []
         rejecting_rows: list[np.ndarray] = []
-        plans = []
+        # Per request: its plan, its simple slot, and its need rows ("never": needs on a type no cluster has).
+        plans: list[tuple[Plan, SlotNeeds | None, list[int] | str | None]] = []
         for request in requests:
             slot = request.rainbow.simple()
-            rows = None
+            rows: list[int] | str | None = None
             if slot is not None:
                 kind = slot.needs[0][0][0] if slot.needs else None
                 if kind is None or (kind in self.index.type_mask and kind not in self.root_types):
-                    rows = [ids.get(id(need)) for need in slot.needs]
-                    if None in rows:  # a need not seen yet: count it once
+                    listed = [ids.get(id(need), -2) for need in slot.needs]  # -2: not seen yet
+                    if -2 in listed:  # a need not seen yet: count it once
                         for need in slot.needs:
                             if id(need) not in ids:
-                                (_, sub), tests = need
+                                (of_kind, sub), tests = need  # of_kind is kind: a simple slot's needs have one
                                 ids[id(need)] = len(passing_rows) if len(tests) == 1 else -1
                                 if len(tests) == 1:
-                                    passing, rejecting = self._need(kind, sub, tests[0])
+                                    passing, rejecting = self._need(of_kind, sub, tests[0])
                                     passing_rows.append(passing)
                                     rejecting_rows.append(rejecting)
-                        rows = [ids[id(need)] for need in slot.needs]
-                    if -1 in rows:
-                        rows = None
+                        listed = [ids[id(need)] for need in slot.needs]
+                    rows = None if -1 in listed else listed
                 elif kind not in self.index.type_mask and all(len(tests) == 1 for _, tests in slot.needs):
                     rows = "never"  # needs on a type no cluster has: never met
             plans.append((request.rainbow, slot, rows))
@@ -127,31 +129,34 @@ class RainbowIndex:
         rejecting_matrix = np.array(rejecting_rows).reshape(len(rejecting_rows), n) > 0
         never_all = np.zeros((len(requests), n), dtype=bool)
         unsure_all = np.zeros((len(requests), n), dtype=bool)
-        with_rows = [j for j, (_, _, rows) in enumerate(plans) if isinstance(rows, list) and rows]
+        with_needs = {j: rows for j, (_, _, rows) in enumerate(plans) if isinstance(rows, list) and rows}
+        with_rows = list(with_needs)
         for start in range(0, len(with_rows), CHUNK):  # each request's needs reduced at once
             chunk = with_rows[start:start + CHUNK]
-            ids = np.concatenate([plans[j][2] for j in chunk])
-            starts = np.cumsum([0] + [len(plans[j][2]) for j in chunk[:-1]])
-            never_all[chunk] = ~np.logical_and.reduceat(passing_matrix[ids], starts, axis=0)
-            unsure_all[chunk] = np.logical_or.reduceat(rejecting_matrix[ids], starts, axis=0)
+            gathered = np.concatenate([with_needs[j] for j in chunk])
+            starts = np.cumsum([0] + [len(with_needs[j]) for j in chunk[:-1]])
+            never_all[chunk] = ~np.logical_and.reduceat(passing_matrix[gathered], starts, axis=0)
+            unsure_all[chunk] = np.logical_or.reduceat(rejecting_matrix[gathered], starts, axis=0)
         # The rules for every request at once: (request, type, least) triples compared with per-type rows.
         refused = np.zeros((len(requests), n), dtype=bool)  # the pre-check fails
         short = np.zeros((len(requests), n), dtype=bool)  # a count exceeds the cluster's total
         for table, triples in ((self.type_counts, [(j, kind, least) for j, (plan, _, _) in enumerate(plans)
                                                    for kind, least in plan.precheck]),
                                (self.totals, [(j, kind, least) for j, (_, slot, rows) in enumerate(plans)
-                                              if isinstance(rows, list) for kind, least in slot.counts])):
+                                              if isinstance(rows, list) and slot is not None
+                                              for kind, least in slot.counts])):
             if triples:
                 js, kinds, least = zip(*triples, strict=True)
                 have = np.array([table.get(kind, self.zeros) for kind in kinds]).reshape(len(kinds), n)
                 np.logical_or.at(refused if table is self.type_counts else short, np.array(js),
                                  have < np.array(least)[:, None])
         simple = np.array([isinstance(rows, list) for _, _, rows in plans], dtype=bool)
-        single = np.array([isinstance(rows, list) and slot.replicas == 1 for _, slot, rows in plans], dtype=bool)
+        single = np.array([isinstance(rows, list) and slot is not None and slot.replicas == 1
+                           for _, slot, rows in plans], dtype=bool)
         absent = np.array([isinstance(rows, str) for _, _, rows in plans], dtype=bool)  # needs on an absent type
         no = refused | absent[:, None] | (simple[:, None] & (never_all | short))
         yes = ~no & single[:, None] & ~unsure_all
-        out = yes.astype(np.int8)
+        out: np.ndarray = yes.astype(np.int8)
         for j, i in zip(*np.nonzero(~no & ~yes), strict=True):  # what the rules leave open: the walk
             self.walked += 1
             out[j, i] = CODES[outcome(self.clusters[i], plans[j][0])]

@@ -19,7 +19,9 @@ from ``request.read_request`` (what a jobspec should mean) on purpose:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from compatlab.lab import semver
 
@@ -47,7 +49,7 @@ class Test:
     min: str | None = None
     max: str | None = None
 
-    def passes(self, feature: dict) -> bool:
+    def passes(self, feature: Mapping[str, object]) -> bool:
         """Does one feature vertex's metadata pass? A missing field or a value that is not a string misses.
 
         (Real rainbow crashes on a non-string value of a tested field; a miss is the kindest reading.)
@@ -84,10 +86,12 @@ class Plan:
         return slot
 
 
-_KNOWN: dict[tuple, tuple[Test, ...]] = {}
+_KNOWN: dict[tuple[object, ...], tuple[Test, ...]] = {}
 
 
-def _tests(item: dict) -> tuple[Test, ...]:
+# The readers below take the parsed document as it is: rainbow reads keys the nextgen shape does not
+# name (label, schedule, type: slot), and checks nothing more than check_jobspec did.
+def _tests(item: dict[str, Any]) -> tuple[Test, ...]:
     key = (item.get("field"), item.get("match"), item.get("min"), item.get("max"))
     known = _KNOWN.get(key)
     if known is None:  # one object per distinct test: a corpus repeats each thousands of times
@@ -103,14 +107,14 @@ def _tests(item: dict) -> tuple[Test, ...]:
     return known
 
 
-def _slot(resource: dict, replicas: int) -> SlotNeeds:
+def _slot(resource: dict[str, Any], replicas: int) -> SlotNeeds:
     counts: dict[str, int] = {}
     needs: dict[str, dict[str, tuple[Test, ...]]] = {}
     stack = [resource]
     while stack:  # depth first, in document order, as shared.go walks the slot's tree
         r = stack.pop()
         kind = r.get("type", "")
-        of_type = {}
+        of_type: dict[str, tuple[Test, ...]] = {}
         for item in r.get("requires") or []:
             tests = _tests(item)
             if tests and "name" in item:
@@ -140,7 +144,7 @@ def _need(kind: str, sub: str, tests: tuple[Test, ...]) -> tuple[tuple[str, str]
     return known
 
 
-def _nested_slot(resource: dict) -> dict | None:
+def _nested_slot(resource: dict[str, Any]) -> dict[str, Any] | None:
     if resource.get("type") == "slot":
         return resource
     for child in resource.get("with") or []:
@@ -149,7 +153,7 @@ def _nested_slot(resource: dict) -> dict | None:
     return None
 
 
-def read_plan(doc: dict) -> Plan:
+def read_plan(doc: Mapping[str, Any]) -> Plan:
     """rainbow's reading of a jobspec document that passed ``check_jobspec``. Raises nothing."""
     resources = doc.get("resources") or {}
     precheck: list[tuple[str, int]] = []
@@ -161,7 +165,8 @@ def read_plan(doc: dict) -> Plan:
             precheck.extend((child.get("type", ""), replicas) for child in r.get("with") or [])
         else:
             stack[:0] = list(r.get("with") or [])
-    slots, every = [], []
+    slots: list[tuple[str, dict[str, Any], int]] = []
+    every: list[tuple[str, dict[str, Any], int]] = []
     for name, r in resources.items():
         every.append((r.get("label") or name, r, 1))
         if int(r.get("replicas", 0) or 0) > 0:

@@ -29,14 +29,22 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
+from typing import TypeVar
 
 from .clusters import Cluster, Vertex
 from .rainbow_plan import Plan, SlotNeeds, Test
 
 MATCH, NO_MATCH, VARIES = "match", "no match", "varies"
 ORDER_LIMIT = 20_000  # orders of one map explored at most (a map of > 8 unlike entries: beyond, a sample)
+
+T = TypeVar("T")
+Mark = tuple[str, str, int]  # (vertex type, subsystem, index of the test) of a need met
+State = tuple[frozenset[Mark], tuple[int, ...], int]  # needs met, counts left, found
+Outcome = State | str  # the state after a subtree, or MATCH
 
 
 @dataclass(frozen=True)
@@ -52,12 +60,12 @@ class _Node:
 
 def _tree(cluster: Cluster) -> _Node:
     """The cluster as rainbow holds it (memoised on the cluster object)."""
-    cached = cluster.__dict__.get("_rainbow_tree")
+    cached: _Node | None = cluster.__dict__.get("_rainbow_tree")
     if cached is not None:
         return cached
     built: dict[str, _Node] = {}
 
-    def build(v: Vertex, path: frozenset) -> _Node:
+    def build(v: Vertex, path: frozenset[str]) -> _Node:
         if v.id in built:
             return built[v.id]
         kids = tuple(build(cluster.vertex(c), path | {v.id}) for c in v.children if c not in path)
@@ -72,44 +80,46 @@ def _tree(cluster: Cluster) -> _Node:
     return root
 
 
-_SIGS: dict[tuple, int] = {}
+_SIGS: dict[tuple[object, ...], int] = {}
 
 
-def _intern(key: tuple) -> int:
+def _intern(key: tuple[object, ...]) -> int:
     return _SIGS.setdefault(key, len(_SIGS))
 
 
 @lru_cache(maxsize=65536)
-def _feature(text: str) -> dict:
-    return json.loads(text)
+def _feature(text: str) -> Mapping[str, object]:
+    # Cached, so shared by every caller: read-only.
+    return MappingProxyType(json.loads(text))
 
 
 def _key(x: object) -> object:
     return x.sig if isinstance(x, _Node) else x
 
 
-def _orders(items: tuple) -> list[tuple]:
+def _orders(items: tuple[T, ...]) -> list[tuple[T, ...]]:
     """The Go iteration orders of a map built by inserting ``items`` (distinct keys), one per distinct result."""
     if len(items) <= 1:
         return [items]
+    candidates: Iterable[tuple[T, ...]]
     if len(items) <= 8:  # one bucket: a random start among its 8 slots, wrapping around
         candidates = (items[k:] + items[:k] for k in range(len(items)))
     else:  # a fixed hash order per map: any order is possible
         candidates = itertools.islice(_distinct_permutations(items), ORDER_LIMIT)
-    seen: dict[tuple, tuple] = {}
+    seen: dict[tuple[object, ...], tuple[T, ...]] = {}
     for order in candidates:
         seen.setdefault(tuple(_key(x) for x in order), order)
     return list(seen.values())
 
 
-def _distinct_permutations(items: tuple):
-    groups: dict[object, list] = {}
+def _distinct_permutations(items: tuple[T, ...]) -> Iterator[tuple[T, ...]]:
+    groups: dict[object, list[T]] = {}
     for x in items:
         groups.setdefault(_key(x), []).append(x)
     left = {k: len(v) for k, v in groups.items()}
-    prefix: list = []
+    prefix: list[T] = []
 
-    def rec():
+    def rec() -> Iterator[tuple[T, ...]]:
         if len(prefix) == len(items):
             yield tuple(prefix)
             return
@@ -136,16 +146,16 @@ class _Walk:
         self.needs: dict[tuple[str, str], tuple[Test, ...]] = dict(slot.needs)
         self.need_types = {kind for kind, _ in self.needs}
         self.total_needs = sum(len(tests) for tests in self.needs.values())
-        self.memo: dict = {}
+        self.memo: dict[tuple[int, State], frozenset[Outcome]] = {}
 
-    def start(self) -> tuple:
+    def start(self) -> State:
         return (frozenset(), tuple(n for _, n in self.slot.counts), 0)
 
-    def satisfied(self, state: tuple) -> bool:
+    def satisfied(self, state: State) -> bool:
         met, left, _ = state
         return len(met) == self.total_needs and all(n <= 0 for n in left)
 
-    def check(self, v: _Node, state: tuple) -> set[tuple[bool, tuple]]:
+    def check(self, v: _Node, state: State) -> set[tuple[bool, State]]:
         """Rule a: (accepted, state after) for every order of v's subsystem and feature maps."""
         if v.type not in self.need_types and v.type not in self.count_types:
             return {(True, state)}
@@ -153,7 +163,7 @@ class _Walk:
         subsystems = tuple(f for f in v.features if (v.type, f[0]) in self.needs)
         if len(subsystems) > 8 and all(len(fs) == 1 for _, fs in subsystems):
             return self._check_many(v, state, subsystems)
-        results = set()
+        results: set[tuple[bool, State]] = set()
         for sub_order in _orders(subsystems):
             for feature_orders in itertools.product(*[_orders(fs) for _, fs in sub_order]):
                 met, accepted = set(met0), True
@@ -174,7 +184,8 @@ class _Walk:
                 results.add((accepted, (frozenset(met), after, found)))
         return results
 
-    def _check_many(self, v: _Node, state: tuple, subsystems: tuple) -> set[tuple[bool, tuple]]:
+    def _check_many(self, v: _Node, state: State, subsystems: tuple[tuple[str, tuple[str, ...]], ...]
+                    ) -> set[tuple[bool, State]]:
         """Rule a for more than 8 subsystems of one feature each, where Go may take them in any order.
 
         Whether v is accepted does not depend on the order (each subsystem's needs are its
@@ -184,8 +195,8 @@ class _Walk:
         outcome and both are reachable: they stand for all orders.
         """
         met0, left, found = state
-        marks: dict[str, set] = {}
-        failing = []
+        marks: dict[str, set[Mark]] = {}
+        failing: list[str] = []
         for sub, (text,) in subsystems:
             tests = self.needs[(v.type, sub)]
             feature = _feature(text)
@@ -199,19 +210,19 @@ class _Walk:
                 i = self.count_types.index(v.type)
                 after = left[:i] + (max(0, left[i] - v.size),) + left[i + 1:]
             return {(True, (frozenset(everything), after, found))}
-        passing = set().union(*(marks[s] for s in marks if s not in failing))
-        results = set()
+        passing = set[Mark]().union(*(marks[s] for s in marks if s not in failing))
+        results: set[tuple[bool, State]] = set()
         for first in failing:  # the first failing subsystem leaves its own marks too
             results.add((False, (frozenset(met0 | marks[first]), left, found)))
             results.add((False, (frozenset(met0 | passing | marks[first]), left, found)))
         return results
 
-    def visit(self, v: _Node, state: tuple) -> frozenset:
+    def visit(self, v: _Node, state: State) -> frozenset[Outcome]:
         """Outcomes of visiting v from ``state``: MATCH, or the states after v's subtree."""
         key = (v.sig, state)
         if key in self.memo:
             return self.memo[key]
-        out: set = set()
+        out: set[Outcome] = set()
         for accepted, after in self.check(v, state):
             if not accepted:
                 out.add(after)
@@ -225,12 +236,13 @@ class _Walk:
         self.memo[key] = frozenset(out)
         return self.memo[key]
 
-    def children(self, v: _Node, state: tuple) -> set:
-        out: set = set()
+    def children(self, v: _Node, state: State) -> set[Outcome]:
+        out: set[Outcome] = set()
         for order in _orders(v.children):
-            states = {state}
+            states: set[Outcome] = {state}
             for child in order:
-                states = {o for s in states for o in ({MATCH} if s == MATCH else self.visit(child, s))}
+                # The only text an outcome can be is MATCH, which ends the walk.
+                states = {o for s in states for o in ({MATCH} if isinstance(s, str) else self.visit(child, s))}
             out |= states
         return out
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
+from compatlab.formats import nextgen
 from compatlab.formats.validate import check_jobspec
 
 from .frozen import cached_hash
@@ -56,10 +58,10 @@ class Request:
 
     source: str
     slots: tuple[Slot, ...]
-    rainbow: Plan | None = None
+    rainbow: Plan
 
 
-def _counts(children: list[dict], factor: int, into: dict[str, int]) -> None:
+def _counts(children: list[nextgen.Resource], factor: int, into: dict[str, int]) -> None:
     # Nested counts multiply: a node with 2 sockets of 4 cores needs 8 cores.
     for child in children:
         n = factor * child.get("count", 1)
@@ -67,10 +69,10 @@ def _counts(children: list[dict], factor: int, into: dict[str, int]) -> None:
         _counts(child.get("with") or [], n, into)
 
 
-_KNOWN: dict[tuple, Requirement] = {}
+_KNOWN: dict[tuple[str, str, str | None, str | None, str | None], Requirement] = {}
 
 
-def _requirement(item: dict) -> Requirement:
+def _requirement(item: nextgen.Requirement) -> Requirement:
     # One object per distinct requirement: a corpus repeats each thousands of times (memory, pickling, hashing).
     key = (item["name"], item["field"], item.get("match"), item.get("min"), item.get("max"))
     known = _KNOWN.get(key)
@@ -81,14 +83,14 @@ def _requirement(item: dict) -> Requirement:
     return known
 
 
-def _requires(resource: dict) -> list[Requirement]:
+def _requires(resource: nextgen.Resource) -> list[Requirement]:
     items = [_requirement(i) for i in resource.get("requires") or []]
     for child in resource.get("with") or []:
         items += _requires(child)
     return items
 
 
-def _find_slot(resource: dict) -> dict | None:
+def _find_slot(resource: nextgen.Resource) -> nextgen.Resource | None:
     if "replicas" in resource:
         return resource
     for child in resource.get("with") or []:
@@ -97,7 +99,7 @@ def _find_slot(resource: dict) -> dict | None:
     return None
 
 
-def _slot(resource: dict) -> Slot:
+def _slot(resource: nextgen.Resource) -> Slot:
     """The slot of one named resource: the first resource down its tree with ``replicas``.
 
     Without one, the named resource itself is the slot (its ``count``, or 1). Every
@@ -121,6 +123,7 @@ def read_request(doc: object, source: str | Path) -> Request:
     the failing key.
     """
     check_jobspec(doc, source)
-    resources = list(doc["resources"].values())
+    jobspec = cast(nextgen.Jobspec, doc)  # check_jobspec passed it: the nextgen shape (and maybe more)
+    resources = list(jobspec["resources"].values())
     slotted = [r for r in resources if _find_slot(r) is not None]
-    return Request(str(source), tuple(_slot(r) for r in slotted or resources), read_plan(doc))
+    return Request(str(source), tuple(_slot(r) for r in slotted or resources), read_plan(jobspec))
