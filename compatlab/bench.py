@@ -30,7 +30,7 @@ from compatlab.scheduler.clusters import Cluster, build_cluster, read_clusters
 from compatlab.scheduler.corpus import jobspec_paths, read_corpus
 from compatlab.scheduler.index import Index
 from compatlab.scheduler.match import satisfies
-from compatlab.scheduler.rainbow_walk import MATCH, VARIES, outcome
+from compatlab.scheduler.rainbow_walk import MATCH, UNSETTLED, VARIES, outcome
 from compatlab.scheduler.request import read_request
 
 ARCHES = ("amd64", "arm64", "ppc64le")
@@ -220,7 +220,8 @@ def _check_sample(clusters: Path, jobspecs: Path, out: Path, sample: int, rng: r
             theirs = [outcome(c, request.rainbow) for c in all_clusters]
             checked += len(all_clusters)
             disagree += (theirs.count(MATCH) != int(rows[("all", name)]["rainbow_matches"])
-                         or theirs.count(VARIES) != int(rows[("all", name)]["rainbow_varies"]))
+                         or theirs.count(VARIES) != int(rows[("all", name)]["rainbow_varies"])
+                         or theirs.count(UNSETTLED) != int(rows[("all", name)]["rainbow_unsettled"]))
     return checked, disagree
 
 

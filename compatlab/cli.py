@@ -94,11 +94,12 @@ def _replay_corpus(args: argparse.Namespace) -> int:
 
     root = Path(args.jobspecs)
     out = Path(args.out)
-    if out.absolute() == root.absolute() or root.absolute() in out.absolute().parents:
-        # A second replay would read the first one's output as jobspecs.
-        raise LabError(out, "", f"is inside --jobspecs {root}; allowed: a directory outside it")
+    for flag, given in (("--jobspecs", root), ("--clusters", Path(args.clusters))):
+        if out.absolute() == given.absolute() or given.absolute() in out.absolute().parents:
+            # A second replay would read the first one's output as jobspecs, or as a cluster without nodes.json.
+            raise LabError(out, "", f"is inside {flag} {given}; allowed: a directory outside it")
     paths = jobspec_paths(root)
-    prefix = len(str(root).rstrip("/")) + 1
+    prefix = len(str(root / "x")) - 1  # Path(".") / "x" is "x": no "./" to cut
     names = [str(p)[prefix:] for p in paths]  # below --jobspecs, as the truth file names them
     result = replay_corpus(Path(args.clusters), paths, names, Path(args.levels) if args.levels else None,
                            Path(args.truth) if args.truth else None, repeats=args.repeats or 0, seed=args.seed,

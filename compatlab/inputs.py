@@ -344,6 +344,8 @@ def _fast_yaml(data: bytes) -> tuple[bool, Any]:
 
 def parse_yaml(data: bytes, source: str | Path) -> Any:
     """Parse YAML bytes (UTF-8) with the bounded loader; ``LabError`` for anything a reader could not trust."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # a byte order mark (YAML allows one): yaml-rs would read it into the first key
     try:
         text = data.decode()
     except UnicodeDecodeError:

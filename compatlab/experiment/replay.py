@@ -27,7 +27,7 @@ from typing import Any, TypedDict, cast
 
 import numpy as np
 
-from compatlab.errors import LabError, brief
+from compatlab.errors import LabError, brief, unprintable
 from compatlab.files import dump_json
 from compatlab.inputs import load_yaml
 from compatlab.scheduler.clusters import Cluster
@@ -66,11 +66,15 @@ def parse_levels(path: Path) -> list[tuple[str, list[str]]]:
         if not isinstance(name, str) or not name or name in (NONE, ALL):
             raise LabError(path, brief(name), f"{brief(name)} is not a level name; allowed: a string other than "
                            f"{NONE} (always first) and {ALL} (added last when the file leaves subsystems out)")
+        bad = unprintable(name)
+        if bad:  # level names go into tables, plots, CSV and JSON
+            raise LabError(path, brief(name), f"the level name holds {bad}; allowed: printable UTF-8 text")
         if not isinstance(subsystems, list) or not subsystems or not all(isinstance(s, str) for s in subsystems):
             raise LabError(path, name, f"{brief(subsystems)} is not allowed; allowed: a list of subsystem names")
         for sub in subsystems:
             if sub in so_far:
-                raise LabError(path, name, f"subsystem {sub!r} is already added by an earlier level; allowed: each "
+                where = "in this level" if subsystems.count(sub) > 1 else "by an earlier level"
+                raise LabError(path, name, f"subsystem {sub!r} is already added {where}; allowed: each "
                                "subsystem once")
             so_far.add(sub)
     return list(doc.items())
@@ -179,6 +183,7 @@ class RainbowLevel(TypedDict):
     expected_accuracy_certain: float
     matching_pairs: int
     varies_pairs: int
+    unsettled_pairs: int
     also_place_pairs: int
     refuses_pairs: int
     also_place: list[Pair]
@@ -212,7 +217,7 @@ class ReplayJson(TypedDict):
 
 
 # A replay.csv row: level, jobspec, matches, runnable, expected success, rainbow's matches, rainbow varies.
-ReplayRow = tuple[str, str, int, int, float, int, int]
+ReplayRow = tuple[str, str, int, int, float, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -241,7 +246,7 @@ class Replay:
     seed: int
     repeats: int
     levels: tuple[LevelResult, ...]
-    rows: tuple[ReplayRow, ...]  # (level, jobspec, matches, runnable, share, rainbow matches, rainbow varies)
+    rows: tuple[ReplayRow, ...]  # (level, jobspec, matches, runnable, share, rainbow: matches, varies, unsettled)
 
     def summary(self) -> ReplayJson:
         """The JSON-ready ``replay.json`` document."""
@@ -262,7 +267,7 @@ Answers = tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]  # the truth, e
 def answer(index: Index, rainbow: RainbowIndex, requests: Sequence[Request], levels: Sequence[Level],
            truth: np.ndarray | None) -> Answers:
     """``truth`` (when None: each request's fits for its full jobspec) and, per level, (our fits, real rainbow's
-    answers): boolean and int8 (0 no, 1 yes, 2 varies) (requests x clusters) matrices."""
+    answers): boolean and int8 (0 no, 1 yes, 2 varies, 3 unsettled) (requests x clusters) matrices."""
     full = index.fits_all(requests) if truth is None else truth
     out = []
     for level in levels:
@@ -353,18 +358,20 @@ def _summarise(cluster_names: Sequence[str], names: Sequence[str], levels: Seque
             rainbow={"expected_accuracy": round(rainbow_exact.accuracy, 6),
                      "expected_accuracy_certain": round(rainbow_sure.accuracy, 6),
                      "matching_pairs": int(sure.sum()), "varies_pairs": int((theirs == 2).sum()),
+                     "unsettled_pairs": int((theirs == 3).sum()),
                      "also_place_pairs": int((may & ~ours).sum()), "refuses_pairs": int((ours & ~may).sum()),
                      "also_place": _pairs(may & ~ours, names, cluster_names),
                      "refuses": _pairs(ours & ~may, names, cluster_names)}))
         # Per jobspec, counted for all rows at once (one numpy call per column, not per row).
         rows.extend(zip([level.name] * len(names), names, ours.sum(axis=1).tolist(), truth.sum(axis=1).tolist(),
                         [round(x, 6) for x in exact.share.tolist()], sure.sum(axis=1).tolist(),
-                        (theirs == 2).sum(axis=1).tolist(), strict=True))
+                        (theirs == 2).sum(axis=1).tolist(), (theirs == 3).sum(axis=1).tolist(), strict=True))
     return Replay(tuple(cluster_names), tuple(names), "file" if told else "full jobspec", seed, repeats,
                   tuple(results), tuple(rows))
 
 
-CSV_COLUMNS = ("level", "jobspec", "matches", "runnable", "expected_success", "rainbow_matches", "rainbow_varies")
+CSV_COLUMNS = ("level", "jobspec", "matches", "runnable", "expected_success", "rainbow_matches", "rainbow_varies",
+               "rainbow_unsettled")
 
 
 def replay_csv(result: Replay) -> bytes:

@@ -267,10 +267,11 @@ def replay_table(title: str, levels: Sequence[Row]) -> Table:
         s, rb = r["sampled"], r["rainbow"]
         sampled = f"{s['accuracy']:.1%} [{s['low']:.1%}, {s['high']:.1%}]" if s else "-"
         rejected = f"{r['rejected']}" + (f" ({r['rejected_runnable']} runnable!)" if r["rejected_runnable"] else "")
+        unsettled = rb.get("unsettled_pairs", 0)
         differs = f"+{rb['also_place_pairs']} -{rb['refuses_pairs']}" + (
-            f" ~{rb['varies_pairs']}" if rb["varies_pairs"] else "")
+            f" ~{rb['varies_pairs']}" if rb["varies_pairs"] else "") + (f" ?{unsettled}" if unsettled else "")
         theirs = _pct(rb["expected_accuracy"]) + (f" ({_pct(rb['expected_accuracy_certain'])} if varying pairs miss)"
-                                                   if rb["varies_pairs"] else "")
+                                                   if rb["varies_pairs"] or unsettled else "")
         table.add_row(r["level"], str(r["jobs"]), _pct(r["expected_accuracy"]), sampled, _pct(r["match_precision"]),
                       rejected, theirs, differs)
     return table

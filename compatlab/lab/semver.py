@@ -136,15 +136,20 @@ def _new_version(text: str) -> Version | None:
     return Version(major, minor, patch, pre, m[8] or "", text)
 
 
+# Longer versions and bounds are refused (not a Masterminds rule: its range rewriting backtracks, as ours does, so a
+# 10,000-character bound took seconds; no real version comes near this).
+MAX_LENGTH = 256
+
+
 @lru_cache(maxsize=65536)
 def parse(text: str) -> Version | None:
     """Parse ``text`` as Masterminds semver v3.2.1's ``NewVersion`` does; None when it errs (or is not a str).
 
     Accepts a leading ``v``, missing minor/patch (read as 0), a prerelease and build metadata;
     refuses surrounding spaces, a capital ``V``, leading zeros in numeric prerelease identifiers
-    and parts above 2**64 - 1.
+    and parts above 2**64 - 1, and (our limit) text longer than ``MAX_LENGTH``.
     """
-    if not isinstance(text, str):
+    if not isinstance(text, str) or len(text) > MAX_LENGTH:
         return None
     return _new_version(text)
 
@@ -310,6 +315,8 @@ Constraints = tuple[tuple[_Constraint, ...], ...]
 @lru_cache(maxsize=4096)
 def _new_constraint(text: str) -> Constraints | str:
     """NewConstraint: alternatives (``||``) of conjunctions; a string is the error."""
+    if len(text) > MAX_LENGTH + 3:  # ">= " and a bound
+        return f"longer than {MAX_LENGTH} characters"
     alternatives = []
     for segment in _rewrite_range(text).split("||"):
         if _VALID_RE.fullmatch(segment) is None:

@@ -12,9 +12,11 @@ files are bad the first one in that order (clusters before jobspecs) is the one 
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ JOBSPEC_SUFFIXES = (".yaml", ".yml", ".json")  # JSON is YAML: one reader for bo
 SERIAL_BELOW = 64  # jobspecs: fewer are read in this process (a fork costs more than it saves)
 SERIAL_CLUSTERS_BELOW = 8  # clusters per process at least (a cluster of reliabuild reads in some 7 ms)
 T = TypeVar("T")
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 # What crosses between processes (_Packer): requirements and tests as their fields, then named by index.
 K = TypeVar("K")
@@ -131,12 +134,26 @@ def _shares(items: Sequence[K], n: int, parent: float) -> list[list[K]]:
     return [list(items[cuts[i]:cuts[i + 1]]) for i in range(n)]
 
 
-def quiet_worker() -> None:
-    """A pool worker's stderr to /dev/null: its errors reach the parent as results or re-raised exceptions, and
-    what it would print itself is only the broken pipe of a parent that was killed (a traceback per worker)."""
+def quiet_worker(parent: int | None = None) -> None:
+    """A pool worker's stderr to /dev/null (its errors reach the parent as results or re-raised exceptions, and
+    what it would print itself is only the broken pipe of a parent that was killed: a traceback per worker), and
+    the worker killed with its parent (``prctl(PR_SET_PDEATHSIG)`` on Linux)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
+    _die_with_parent(parent)
+
+
+def _die_with_parent(parent: int | None) -> None:
+    # A worker of a parent killed by -9 would read on for seconds, holding the caller's pipes open:
+    # PR_SET_PDEATHSIG (prctl(2), Linux) has the kernel kill it with its parent. Elsewhere nothing is done.
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if parent is not None and os.getppid() != parent:  # the parent died before the call: nothing would signal us
+        os._exit(1)
 
 
 @contextmanager
@@ -228,7 +245,7 @@ def read_clusters_across(directory: Path, processes: int | None = None) -> tuple
     if n == 1:
         results = [_read_cluster_share(directories)]
     else:
-        with multiprocessing.get_context("fork").Pool(n - 1, initializer=quiet_worker) as pool:
+        with multiprocessing.get_context("fork").Pool(n - 1, initializer=quiet_worker, initargs=(os.getpid(),)) as pool:
             shares = _shares(directories, n, parent=1.0)
             pending = pool.map_async(_read_cluster_share, shares[1:])
             results = [_read_cluster_share(shares[0]), *pending.get()]
@@ -282,7 +299,7 @@ def map_jobspecs(jobspecs: Sequence[str | Path], work: Callable[[int, list[Reque
     _MAPPING = (work, send)  # set before the fork: the children inherit it
     try:
         # fork: the children start with everything imported; nothing here holds a thread or a lock.
-        with multiprocessing.get_context("fork").Pool(n - 1, initializer=quiet_worker) as pool:
+        with multiprocessing.get_context("fork").Pool(n - 1, initializer=quiet_worker, initargs=(os.getpid(),)) as pool:
             pending = pool.map_async(_jobspec_share, list(zip(starts[1:], shares[1:], strict=True)))
             _MAPPING = (work, _same)  # the parent's own share is not sent anywhere
             results = [_jobspec_share((0, shares[0]))]

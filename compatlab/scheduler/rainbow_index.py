@@ -26,10 +26,10 @@ import numpy as np
 from .clusters import Cluster
 from .index import CHUNK, Index
 from .rainbow_plan import Plan, SlotNeeds, Test
-from .rainbow_walk import MATCH, NO_MATCH, VARIES, outcome
+from .rainbow_walk import MATCH, NO_MATCH, UNSETTLED, VARIES, outcome
 from .request import Request, Requirement
 
-CODES = {NO_MATCH: 0, MATCH: 1, VARIES: 2}
+CODES = {NO_MATCH: 0, MATCH: 1, VARIES: 2, UNSETTLED: 3}  # 3: the walk was over budget (may go either way)
 
 
 def _walk_totals(cluster: Cluster) -> dict[str, int]:
@@ -45,7 +45,8 @@ def _walk_totals(cluster: Cluster) -> dict[str, int]:
 
 
 class RainbowIndex:
-    """rainbow's answer per cluster (``names`` order) for each request: 0 no match, 1 match, 2 varies."""
+    """rainbow's answer per cluster (``names`` order) for each request: 0 no match, 1 match, 2 varies,
+    3 unsettled (its walk took more than ``rainbow_walk.WALK_BUDGET`` steps)."""
 
     def __init__(self, clusters: Sequence[Cluster], index: Index) -> None:
         self.clusters = list(clusters)
@@ -84,7 +85,8 @@ class RainbowIndex:
         return cached
 
     def answers(self, request: Request) -> np.ndarray:
-        """An int8 per cluster: 0 no match, 1 match, 2 varies (real rainbow's answer changes between calls)."""
+        """An int8 per cluster: 0 no match, 1 match, 2 varies (real rainbow's answer changes between calls),
+        3 unsettled (the walk was over its budget)."""
         row: np.ndarray = self.answers_all([request])[0]
         return row
 

@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -250,8 +251,21 @@ def test_the_wilson_interval_always_holds_the_observed_share(successes, trials):
     assert 0.0 <= low <= successes / trials <= high <= 1.0
 
 
-def test_kill_9_of_a_replay_leaves_its_workers_silent_and_no_output(tmp_path):
-    # A killed parent breaks its workers' pipe: they end without a traceback each, and --out never appears half.
+def _children(pid):
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":  # (state, ppid): living children (not zombies)
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_kill_9_of_a_replay_leaves_its_workers_silent_dead_and_no_output(tmp_path):
+    # A killed parent must take its workers with it (they would read on, holding the caller's pipes), none may
+    # print a traceback, and --out never appears half.
     import signal
     import subprocess
     import sys
@@ -261,11 +275,19 @@ def test_kill_9_of_a_replay_leaves_its_workers_silent_and_no_output(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "compatlab", "replay", "--clusters", str(clusters), "--jobspecs",
                              str(jobspecs), "--out", str(tmp_path / "out")], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)  # past the imports, into the reading across processes
+    deadline = time.monotonic() + 60
+    workers = []
+    while not workers and time.monotonic() < deadline and proc.poll() is None:
+        workers = _children(proc.pid)  # the reading across processes has begun
+        time.sleep(0.01)
+    assert workers, "the replay never started a worker"
     proc.send_signal(signal.SIGKILL)
     _, err = proc.communicate(timeout=60)
-    time.sleep(1.0)  # the workers notice the closed pipe
+    time.sleep(1.0)
     assert "Traceback" not in err and not (tmp_path / "out").exists()
+    alive = [w for w in workers if Path(f"/proc/{w}/stat").exists()
+             and Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert alive == []
 
 
 def test_jobspec_paths_are_every_jobspec_below_in_path_order(tmp_path):
@@ -304,3 +326,49 @@ def test_a_misspelt_key_in_a_requires_item_is_refused(tmp_path, capsys):
                              str(tmp_path / "r")])
     assert err == (f"compatlab: error: {spec}: resources.spec.requires[0].mxa: is not a key of a requires item; "
                    "allowed: name, field, match, min, max\n")
+
+
+def test_an_output_inside_the_clusters_is_refused(corpus, tmp_path, capsys):
+    _, clusters, jobspecs = corpus
+    err = _one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--out",
+                             str(clusters / "res")])
+    assert "is inside --clusters" in err and not (clusters / "res").exists()
+
+
+def test_jobspecs_given_as_the_current_directory_keep_their_names(corpus, tmp_path, capsys, monkeypatch):
+    _, clusters, jobspecs = corpus
+    monkeypatch.chdir(jobspecs)
+    assert main(["replay", "--clusters", str(clusters), "--jobspecs", ".", "--out", str(tmp_path / "r")]) == 0
+    rows = list(csv.DictReader((tmp_path / "r" / "replay.csv").open()))
+    assert {r["jobspec"] for r in rows} == {p.name for p in jobspecs.iterdir()}
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ('"a\\x1b[31m": [pkg000]\n', "the level name holds the control character U+001B; allowed: printable"),
+    ("a: [pkg000, pkg000]\n", "subsystem 'pkg000' is already added in this level; allowed: each subsystem once"),
+])
+def test_a_level_name_or_list_that_cannot_be_shown_or_repeats_is_refused(corpus, tmp_path, capsys, text, words):
+    _, clusters, jobspecs = corpus
+    levels = tmp_path / "levels.yaml"
+    levels.write_text(text)
+    err = _one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--levels",
+                             str(levels), "--out", str(tmp_path / "r")])
+    assert words in err and "\x1b" not in err
+
+
+def test_a_version_bound_of_ten_thousand_characters_is_refused_as_too_long(tmp_path, capsys):
+    clusters, jobspecs = write_reliabuild(tmp_path / "c", clusters=2, subsystems=3, jobspecs=2, requires=2)
+    spec = jobspecs / "spec00000.yaml"
+    spec.write_text(spec.read_text().replace('min: "', 'min: "' + "1" * 10_000, 1))
+    err = _one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--out",
+                             str(tmp_path / "r")])
+    assert "is not a version bound (longer than 256 characters)" in err
+
+
+def test_a_jobspec_that_starts_with_a_byte_order_mark_reads_as_without(tmp_path):
+    clusters, jobspecs = write_reliabuild(tmp_path / "c", clusters=2, subsystems=3, jobspecs=2, requires=2)
+    plain = read_corpus(clusters, jobspec_paths(jobspecs)).requests
+    for p in jobspec_paths(jobspecs):
+        p.write_bytes(b"\xef\xbb\xbf" + p.read_bytes())
+    marked = read_corpus(clusters, jobspec_paths(jobspecs)).requests
+    assert [(r.slots, r.rainbow) for r in marked] == [(r.slots, r.rainbow) for r in plain]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
+from compatlab.bench import synthetic_cluster, synthetic_jobspec
 from compatlab.scheduler.clusters import read_cluster
 from compatlab.scheduler.match import satisfies
-from compatlab.scheduler.rainbow_walk import MATCH, NO_MATCH, VARIES, outcome
+from compatlab.scheduler.rainbow_walk import MATCH, NO_MATCH, VARIES, _orders, _tree, _Walk, outcome
 from compatlab.scheduler.request import read_request
 from tests.graphs import cluster_dir, jobspec
 
@@ -58,3 +61,34 @@ def test_a_need_no_vertex_meets_is_never_met(tmp_path):
     cluster = read_cluster(cluster_dir(tmp_path, "c", [{}] * 3, {"go": {"0": {"version": "1.19"}}}))
     assert outcome(cluster, request(requires=[{"name": "go", "field": "version", "min": "1.20"}]).rainbow) == NO_MATCH
     assert outcome(cluster, request(requires=[{"name": "gpu", "field": "count", "min": "1"}]).rainbow) == NO_MATCH
+
+
+class _EveryOrder(_Walk):
+    """The walk over every distinct order of a vertex's children, one order at a time: the reference."""
+
+    def children(self, v, state):
+        out = set()
+        for order in _orders(v.children):
+            states = {state}
+            for child in order:
+                states = {o for s in states for o in ({MATCH} if isinstance(s, str) else self.visit(child, s))}
+            out |= states
+        return out
+
+
+def test_children_in_any_order_are_walked_by_multiset_as_over_every_order():
+    # More than 8 children: Go may take them in any order. Walking multisets of children left must reach exactly
+    # the outcomes of trying each order (here few enough orders to try them all: two kinds of node, 9 of them).
+    rng = random.Random(11)
+    clusters = [c for c in (synthetic_cluster(i, rng) for i in range(400))
+                if len(_tree(c).children) == 9 and len({k.sig for k in _tree(c).children}) > 1][:4]
+    assert len(clusters) == 4
+    requests = [read_request(synthetic_jobspec(i, rng), f"{i}.yaml") for i in range(12)]
+    seen = set()
+    for cluster in clusters:
+        for request in requests:
+            for slot in (s for labelled in request.rainbow.slots for s in labelled):
+                fast, reference = _Walk(slot).outcomes(_tree(cluster)), _EveryOrder(slot).outcomes(_tree(cluster))
+                assert fast == reference, (cluster.name, request.source)
+                seen.add(frozenset(fast))
+    assert len(seen) == 3  # matches, misses and answers that vary were all compared
