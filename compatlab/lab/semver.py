@@ -136,8 +136,8 @@ def _new_version(text: str) -> Version | None:
     return Version(major, minor, patch, pre, m[8] or "", text)
 
 
-# Longer versions and bounds are refused (not a Masterminds rule: its range rewriting backtracks, as ours does, so a
-# 10,000-character bound took seconds; no real version comes near this).
+# Longer constraints are refused (not a Masterminds rule: its range rewriting backtracks, as ours does, so a
+# 10,000-character bound took seconds; no real bound comes near this). Versions themselves parse in linear time.
 MAX_LENGTH = 256
 
 
@@ -147,9 +147,9 @@ def parse(text: str) -> Version | None:
 
     Accepts a leading ``v``, missing minor/patch (read as 0), a prerelease and build metadata;
     refuses surrounding spaces, a capital ``V``, leading zeros in numeric prerelease identifiers
-    and parts above 2**64 - 1, and (our limit) text longer than ``MAX_LENGTH``.
+    and parts above 2**64 - 1.
     """
-    if not isinstance(text, str) or len(text) > MAX_LENGTH:
+    if not isinstance(text, str):
         return None
     return _new_version(text)
 
