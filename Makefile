@@ -35,12 +35,15 @@ clean:
 	rm -rf $(VENV) $(OUT) build *.egg-info mutants
 
 # Mutation testing of the core modules ([tool.mutmut] in pyproject.toml lists them and the tests it runs).
-# Slow (see README, "Testing"), so not part of `make test`. Starts from scratch each time; two workers.
+# Slow (see README, "Testing"), so not part of `make test`. Starts from scratch, two workers; or reruns only
+# some modules' mutants, keeping the others' results: make mutate MUTANTS='compatlab.cost* compatlab.files*'.
 # mutmut's progress goes to mutants/run.log; the score per module and overall is printed at the end.
 MUTATE_CHILDREN ?= 2
+MUTANTS ?=
 mutate: $(STAMP)
-	rm -rf mutants && mkdir mutants
-	$(BIN)/mutmut run --max-children $(MUTATE_CHILDREN) < /dev/null > mutants/run.log 2>&1 || (tail -c 2000 mutants/run.log; exit 1)
+	$(if $(MUTANTS),mkdir -p mutants,rm -rf mutants && mkdir mutants)
+	$(BIN)/mutmut run --max-children $(MUTATE_CHILDREN) $(MUTANTS) < /dev/null > mutants/run.log 2>&1 \
+		|| (tail -c 2000 mutants/run.log; exit 1)
 	$(BIN)/python tools/mutation_score.py
 
 bench: $(STAMP)
