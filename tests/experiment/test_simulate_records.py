@@ -21,6 +21,9 @@ def run(dev_lab):
 
 
 def test_each_job_went_where_the_reference_matcher_allows_and_fared_as_the_model_says(dev_lab, run):
+    # First in the file: mutmut links simulate() to the test that first uses the module's fixture, so this one
+    # also checks what the simulation says of itself.
+    assert (run.stack, run.seed, run.repeats) == ("dev", 5, 3)
     clusters = clusters_from_files(run.files)
     fates = {(w.name, mc.name): outcome(w, mc) for w in dev_lab.workloads for mc in dev_lab.miniclusters}
     expected_order = [(level.name, w.name, trial) for level in dev_lab.levels for w in dev_lab.workloads
@@ -89,7 +92,7 @@ def _record(outcome, runnable_on=(), matches=(), trial=0, workload="w", rainbow_
 def test_a_summary_of_hand_made_records():
     fates = {"w": {"a": Outcome("ok", ""), "b": Outcome("oom-killed", "x"), "c": Outcome("disk-full", "y")}}
     records = [
-        _record("ok", runnable_on=("a",), matches=("a", "b"), rainbow_also=("c",)),  # 1 of 2 pairs good
+        _record("ok", runnable_on=("a",), matches=("a", "b", "c"), rainbow_also=("c",)),  # 1 of 3 pairs good
         _record("oom-killed", runnable_on=("a",), matches=("b", "a"), trial=1),
         _record("rejected", runnable_on=(), trial=2),  # nowhere to run: a right rejection
         _record("rejected", runnable_on=("a",), trial=3),  # runnable somewhere: a wrong one
@@ -100,7 +103,7 @@ def test_a_summary_of_hand_made_records():
     assert (s.level, s.jobs, s.placed_ok, s.rejected, s.rejected_runnable) == ("l", 6, 1, 2, 1)
     assert s.placed_failed == {**{mode: 0 for mode in FAILURES}, "oom-killed": 1, "failed-other": 1, "pending": 1}
     assert list(s.placed_failed)[-2:] == ["failed-other", "pending"]
-    assert s.accuracy == round(2 / 6, 4) and s.match_precision == 0.5
+    assert s.accuracy == round(2 / 6, 4) and s.match_precision == 0.3333
     assert s.rainbow_would_also_place == [{"workload": "w", "cluster": "c", "outcome": "disk-full"}]
     assert (s.expected_accuracy, s.rainbow_expected_accuracy) == (0.1235, 0.6543)
     assert (s.accuracy_low, s.accuracy_high) == tuple(round(x, 4) for x in wilson(2, 6))
