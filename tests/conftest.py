@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from compatlab.lab.paths import STACKS
 from compatlab.lab.stack import load_lab
@@ -17,7 +19,22 @@ from compatlab.lab.stack import load_lab
 # database written into the checkout, and few enough examples that `make test` stays within its time.
 settings.register_profile("compatlab", max_examples=120, derandomize=True, database=None, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("compatlab")
+# Under `make mutate` (mutmut sets MUTANT_UNDER_TEST) a failing example needs no shrinking: a mutant is killed
+# by the first failure, and shrinking it took minutes per mutant.
+settings.register_profile("mutmut", parent=settings.get_profile("compatlab"),
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+settings.load_profile("mutmut" if "MUTANT_UNDER_TEST" in os.environ else "compatlab")
+
+if "MUTANT_UNDER_TEST" in os.environ:
+    @pytest.fixture(autouse=True)
+    def _no_answer_cached_before_the_mutant():
+        """mutmut forks each mutant's tests from a process that already ran them, so every ``lru_cache`` in
+        compatlab (semver's parsed versions and constraints) would answer from the unmutated code: empty them."""
+        for name, module in list(sys.modules.items()):
+            if name.startswith("compatlab"):
+                for value in list(vars(module).values()):
+                    if callable(getattr(value, "cache_clear", None)):
+                        value.cache_clear()
 
 
 @pytest.fixture(scope="session")

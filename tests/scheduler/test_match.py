@@ -219,3 +219,13 @@ def test_a_file_that_is_not_utf8(tmp_path):
     (directory / "nodes.json").write_bytes(b"\xff\xfe{}")
     with pytest.raises(LabError, match=r"nodes\.json: is not UTF-8 text"):
         read_cluster(directory)
+
+
+def test_a_rejection_lists_every_value_the_nodes_have(tmp_path):
+    # Two kinds of node: the reason shows both, so a researcher sees how far off each is.
+    cluster = read_cluster(cluster_dir(tmp_path, "mixed", [{"cores": 2}, {"cores": 4}],
+                                       {"go": {"0": {"version": "1.9"}, "1": {"version": "1.19.2"}}}))
+    assert explain(cluster, request(replicas=1, cores=8)) == (
+        "needs core >= 8 per node on 1 node, nodes have 2/4 (0 qualify)")
+    assert explain(cluster, request(requires=[{"name": "go", "field": "version", "min": "1.20"}])) == (
+        "needs go version >= 1.20 on 1 node, found 1.19.2, 1.9 (0 qualify)")

@@ -1,0 +1,213 @@
+"""Writing one file whole, the run journal, and what replace_tree says when it refuses an output directory."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from compatlab.errors import LabError
+from compatlab.files import (
+    MARKER,
+    Journal,
+    NotOurs,
+    dump_json,
+    dump_yaml,
+    foreign_files,
+    read_events,
+    replace_tree,
+    umask,
+    write_file,
+    written_by,
+)
+
+WHAT = "compatlab generate --stack dev"
+
+
+def test_json_and_yaml_are_written_the_same_way_every_time():
+    assert dump_json({"b": [1], "a": "x"}) == b'{\n  "a": "x",\n  "b": [\n    1\n  ]\n}\n'
+    assert dump_yaml({"b": 1, "a": {"run": "one\ntwo\n"}, "c": ["x"]}) == (
+        b"b: 1\na:\n  run: |\n    one\n    two\nc:\n- x\n")
+
+
+def test_the_umask_is_read_and_left_as_it_was():
+    before = os.umask(0o027)
+    try:
+        assert umask() == 0o027 and umask() == 0o027
+    finally:
+        os.umask(before)
+
+
+def test_a_file_is_written_whole_with_the_umask_or_the_mode_asked(tmp_path):
+    target = tmp_path / "deep" / "er" / "file.txt"
+    before = os.umask(0o027)
+    try:
+        write_file(target, b"first")
+        assert stat.S_IMODE(target.stat().st_mode) == 0o640
+        write_file(target, b"second", mode=0o600)
+    finally:
+        os.umask(before)
+    assert target.read_bytes() == b"second" and stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert sorted(p.name for p in target.parent.iterdir()) == ["file.txt"]  # no temp file left
+
+
+def test_a_temp_file_a_killed_writer_left_is_removed_once_a_minute_old(tmp_path):
+    target = tmp_path / "file.txt"
+    stale, fresh, other = (tmp_path / ".file.txt.dead1", tmp_path / ".file.txt.live2", tmp_path / ".other.txt.x")
+    for path in (stale, fresh, other):
+        path.write_bytes(b"torn")
+    old = time.time() - 61
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    write_file(target, b"whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".file.txt.live2", ".other.txt.x", "file.txt"]
+
+
+def test_a_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):
+    def boom(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError, match="No space left"):
+        write_file(tmp_path / "f", b"x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_journal_keeps_every_whole_event_and_drops_a_torn_tail(tmp_path):
+    path = tmp_path / "state" / "journal.jsonl"
+    journal = Journal(path)
+    journal.append({"b": 2, "a": 1})
+    journal.append({"c": 3})
+    journal.close()
+    assert path.read_bytes() == b'{"a":1,"b":2}\n{"c":3}\n'
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with path.open("ab") as handle:
+        handle.write(b'{"d":4}\n{"torn": ')
+    assert read_events(path) == [{"a": 1, "b": 2}, {"c": 3}, {"d": 4}]
+    again = Journal(path)
+    assert again.events == [{"a": 1, "b": 2}, {"c": 3}, {"d": 4}]
+    again.append({"e": 5})  # starts its own line: the torn tail was cut off
+    again.close()
+    assert read_events(path) == [{"a": 1, "b": 2}, {"c": 3}, {"d": 4}, {"e": 5}]
+
+
+@pytest.mark.parametrize("line", [b"[1, 2]\n", b"not json\n", b'{"whole": 1}'])
+def test_a_line_that_is_not_a_whole_object_ends_the_journal(tmp_path, line):
+    path = tmp_path / "j"
+    path.write_bytes(b'{"a":1}\n' + line + b'{"b":2}\n')
+    assert read_events(path) == [{"a": 1}]
+    assert read_events(tmp_path / "missing") == []
+
+
+def test_a_second_journal_sees_what_the_first_appended(tmp_path):
+    path = tmp_path / "j"
+    first, second = Journal(path), Journal(path)
+    assert second.refresh() == []
+    first.append({"n": 1})
+    first.append({"n": 2})
+    second.wait_lock()
+    assert second.events == [{"n": 1}, {"n": 2}] and second.refresh() == []
+    second.append({"n": 3})
+    second.unlock()
+    assert first.refresh() == [{"n": 3}] and first.events == [{"n": 1}, {"n": 2}, {"n": 3}]
+    first.close()
+    second.close()
+
+
+def test_a_held_journal_refuses_a_second_process_in_words(tmp_path):
+    path = tmp_path / "j"
+    holder, other = Journal(path), Journal(path)
+    holder.lock("another run is using this directory")
+    with pytest.raises(LabError) as err:
+        other.lock("another run is using this directory")
+    assert str(err.value) == f"{path}: another run is using this directory; allowed: one process at a time"
+    holder.close()
+    other.lock("free now")  # a closed journal's lock is gone
+    other.close()
+
+
+def test_the_marker_names_the_command_and_each_files_digest(tmp_path):
+    out = tmp_path / "out"
+    replace_tree(out, {"b/x.txt": b"x", "a.txt": b"a"}, "  compatlab simulate --seed 1 \n")
+    digest = {k: hashlib.sha256(v).hexdigest() for k, v in {"a.txt": b"a", "b/x.txt": b"x"}.items()}
+    assert (out / MARKER).read_text() == ("compatlab simulate --seed 1\n# files written (sha256):\n"
+                                          f"{digest['a.txt']}  a.txt\n{digest['b/x.txt']}  b/x.txt\n")
+    assert written_by(out) == "simulate" and written_by(tmp_path) is None
+    assert foreign_files(out) == [] and foreign_files(tmp_path / "nowhere") == []
+    (out / "b" / "x.txt").write_bytes(b"edited")
+    (out / "mine").mkdir()
+    (out / "notes.md").write_text("mine")
+    assert foreign_files(out) == ["b/x.txt", "mine/", "notes.md"]
+
+
+def test_an_output_tree_follows_the_umask(tmp_path):
+    before = os.umask(0o027)
+    try:
+        replace_tree(tmp_path / "out", {"a.txt": b"a"}, WHAT)
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o750
+
+
+def _refusal(out: Path, what: str = WHAT) -> str:
+    with pytest.raises(NotOurs) as err:
+        replace_tree(out, {"a.txt": b"a"}, what)
+    return str(err.value)
+
+
+def test_each_refusal_says_what_is_there_and_what_is_allowed(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("d", "c", "b", "a"):
+        (out / name).write_text(name)
+    assert _refusal(out) == (f"{out} is not empty (it holds a, b, c, ...) and was not written by compatlab; allowed: "
+                             "a new or empty directory, or one compatlab generate wrote")
+    (out / "d").unlink()
+    assert _refusal(out).startswith(f"{out} is not empty (it holds a, b, c) and was not written")
+
+    run = tmp_path / "run"
+    replace_tree(run, {"a.txt": b"a"}, "compatlab run --stack dev")
+    assert _refusal(run) == (f"{run} holds the output of compatlab run, not of compatlab generate; allowed: another "
+                             "directory")
+
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / MARKER).write_text("compatlab generate --stack dev\n# files written:\na.txt\n")
+    (old / "a.txt").write_text("a")
+    assert _refusal(old) == (f"{old} was written by an older compatlab that kept no digests of its files, so yours "
+                             "cannot be told from its own; allowed: remove it yourself, or another directory")
+
+    mine = tmp_path / "mine"
+    replace_tree(mine, {"a.txt": b"a"}, WHAT)
+    for name in ("w", "x", "y", "z"):
+        (mine / name).write_text(name)
+    assert _refusal(mine) == (f"{mine} holds w, x, y and 1 more, which compatlab did not write or which changed "
+                              "since; allowed: move it elsewhere, or another directory")
+    (mine / "z").unlink()
+    assert _refusal(mine).startswith(f"{mine} holds w, x, y, which compatlab")
+
+    file = tmp_path / "file"
+    file.write_text("x")
+    assert _refusal(file) == f"{file} is a file; allowed: a new or empty directory, or one compatlab generate wrote"
+    assert _refusal(file / "out") == (f"{file / 'out'}: {file} is a file, not a directory; allowed: a path under a "
+                                      "directory")
+    link = tmp_path / "link"
+    link.symlink_to(out)
+    assert _refusal(link) == (f"{link} is a symbolic link; allowed: the path of a real directory (compatlab swaps "
+                              "the directory whole and will not follow a link)")
+
+
+def test_a_marker_that_is_a_folder_or_a_link_is_not_ours(tmp_path):
+    out = tmp_path / "out"
+    (out / MARKER).mkdir(parents=True)
+    assert written_by(out) is None
+    real = tmp_path / "real"
+    real.write_text(WHAT + "\n")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / MARKER).symlink_to(real)
+    assert written_by(other) is None
