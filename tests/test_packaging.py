@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import shutil
@@ -118,3 +120,56 @@ def test_the_installed_wheel_generates_matches_and_simulates_outside_the_checkou
     named = json.loads(_run([cli, "simulate", "--stack", "dev", "--repeats", "2", "--out", "sim2", "--json"],
                             work, env).stdout)
     assert named["levels"] == simulated["levels"]
+
+
+def _distribution(name: str) -> str:
+    return name.split("[")[0].split("=")[0].split("<")[0].split(">")[0].strip().lower().replace("_", "-")
+
+
+def test_every_library_compatlab_imports_is_a_declared_dependency():
+    # The wheel's venv above borrows this venv's packages, dev extras included, so it cannot see a dependency the
+    # wheel forgets to declare; this can: every third-party module imported anywhere in compatlab/ must come from
+    # a distribution [project] dependencies names (or one they pull in, as pulumi pulls grpcio).
+    import ast
+    from importlib.metadata import packages_distributions, requires
+
+    from packaging.requirements import Requirement
+
+    declared = {_distribution(d) for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+                ["dependencies"]}
+    reachable = set(declared)
+    pending = list(declared)
+    while pending:  # what the declared ones require, where their markers hold here (no extras)
+        for need in requires(pending.pop()) or []:
+            requirement = Requirement(need)
+            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            name = _distribution(requirement.name)
+            if name not in reachable:
+                reachable.add(name)
+                pending.append(name)
+    owners = packages_distributions()
+    imported = set()
+    for path in (REPO / "compatlab").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {m for m in imported if m in owners and m != "compatlab"}
+    assert "kubernetes" in third_party and "yaml" in third_party  # the walk found imports
+    missing = {m: owners[m] for m in third_party
+               if not any(_distribution(d) in reachable for d in owners[m])}
+    assert missing == {}
+
+
+def test_the_receiver_zip_is_the_same_bytes_from_the_wheel_as_from_the_checkout(installed, tmp_path):
+    # The wheel holds the data packages inside compatlab/, where the checkout keeps them at the top: one entry each.
+    from compatlab.kube.receiver import package_zip
+
+    code = ("import hashlib, io, zipfile, sys; from compatlab.kube.receiver import package_zip; data = package_zip(); "
+            "names = zipfile.ZipFile(io.BytesIO(data)).namelist(); "
+            "print(len(names), len(set(names)), hashlib.sha256(data).hexdigest())")
+    done = _run([str(installed / "bin" / "python"), "-W", "error", "-c", code], tmp_path, _clean_env())
+    names = zipfile.ZipFile(io.BytesIO(package_zip())).namelist()
+    assert done.stdout.split() == [str(len(names)), str(len(names)), hashlib.sha256(package_zip()).hexdigest()]

@@ -40,7 +40,9 @@ def _files() -> list[tuple[str, Path]]:
     for package, directory in (("schemas", SCHEMAS), ("jobspecs", JOBSPECS), ("stacks", STACKS)):
         found += [(f"compatlab/{package}/{p.name}", p) for p in directory.iterdir()
                   if p.is_file() and p.suffix in (".py", ".json", ".yaml")]
-    return sorted(found)
+    # In an installed wheel the data packages are inside compatlab/ and the walk above met them already: one
+    # entry per name, so the zip is the same bytes from a wheel as from a checkout.
+    return sorted(dict(found).items())
 
 
 @cache
