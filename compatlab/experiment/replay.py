@@ -216,7 +216,7 @@ class ReplayJson(TypedDict):
     levels: list[LevelResultJson]
 
 
-# A replay.csv row: level, jobspec, matches, runnable, expected success, rainbow's matches, rainbow varies.
+# A replay.csv row: level, jobspec, matches, runnable, expected success, rainbow: matches, varies, unsettled.
 ReplayRow = tuple[str, str, int, int, float, int, int, int]
 
 
