@@ -198,3 +198,24 @@ def test_at_least_and_at_most_use_the_bound_as_written():
     assert at_most(parse("1.22.3"), parse("1.22")) and not at_most(parse("1.22.3"), parse("1.22.0"))
     assert at_least("1.20.14", "1.20.x") and not at_least("1.15.15", "1.20.x")
     assert not at_least("devel", "1.0")
+
+
+# Masterminds semver v3 constraints.go, each operator's function: a prerelease version meets no constraint without a
+# prerelease of its own (issue 21 there), except a plain != (only a dirty one checks); a dirty (partial or x)
+# bound compares only the parts it gives (> 1.2 needs minor 3; != 1.x excludes all of 1); ~ keeps the minor, ~0.0.0
+# is any; ^ keeps the major, or the minor when the major is 0, or the patch when both are 0.
+@pytest.mark.parametrize(("value", "constraint", "holds"), [
+    ("1.3.0-beta", "!= 1.2.x", False), ("1.3.0", "!= 1.2.x", True), ("1.2.5", "!= 1.2.x", False),
+    ("1.5.0", "!= 1.x", False), ("2.0.0", "!= 1.x", True), ("1.2.3", "!= 1.2.3", False), ("1.2.4", "!= 1.2.3", True),
+    ("1.2.4-beta", "!= 1.2.3", True),
+    ("1.2.4-beta", "> 1.2.3", False), ("1.2.4", "> 1.2.3", True), ("1.2.5", "> 1.2", False), ("1.3.0", "> 1.2", True),
+    ("1.5.0", "> 1", False), ("2.0.0", "> 1", True), ("0.9.0", "> 1.2", False),
+    ("1.2.5-alpha", "~1.2.3", False), ("1.2.5", "~1.2.3", True), ("1.3.0", "~1.2.3", False),
+    ("1.2.2", "~1.2.3", False), ("5.0.0", "~0.0.0", True), ("2.9.0", "~2", True), ("3.0.0", "~2", False),
+    ("1.5.0-rc1", "^1.2.3", False), ("1.5.0", "^1.2.3", True), ("2.0.0", "^1.2.3", False),
+    ("0.2.5", "^0.2.3", True), ("0.3.0", "^0.2.3", False), ("0.0.3", "^0.0.3", True), ("0.0.4", "^0.0.3", False),
+    ("1.0.0", "^0.2.3", False), ("0.1.0", "^0.0", False), ("0.0.7", "^0.0", True),
+    ("1.2.3-beta.2", ">= 1.2.3-beta.1", True), ("1.2.3-alpha", ">= 1.2.3-beta.1", False),
+])
+def test_each_operator_as_masterminds_checks_it(value, constraint, holds):
+    assert satisfies(value, constraint) is holds
