@@ -219,3 +219,11 @@ def test_at_least_and_at_most_use_the_bound_as_written():
 ])
 def test_each_operator_as_masterminds_checks_it(value, constraint, holds):
     assert satisfies(value, constraint) is holds
+
+
+def test_a_constraint_error_is_worded_and_cut_to_80_characters():
+    # Masterminds' error, as rainbow's log would show it; cut where it would overflow an error line.
+    assert check_constraint(5) == "int, not a string"
+    whole = "improper constraint: >= " + "a" * 56
+    assert len(whole) == 80 and check_constraint(">= " + "a" * 56) == whole
+    assert check_constraint(">= " + "a" * 100) == "improper constraint: >= " + "a" * 53 + "..."
