@@ -7,7 +7,7 @@ Masterminds/semver v3.2.1 itself (a Go program reading the same strings), not on
 
 import pytest
 
-from compatlab.lab.semver import at_least, at_most, check_bound, check_constraint, parse, satisfies, within
+from compatlab.lab.semver import Version, at_least, at_most, check_bound, check_constraint, parse, satisfies, within
 
 # (value, min, max, expected)
 BOUNDS = [
@@ -227,3 +227,12 @@ def test_a_constraint_error_is_worded_and_cut_to_80_characters():
     whole = "improper constraint: >= " + "a" * 56
     assert len(whole) == 80 and check_constraint(">= " + "a" * 56) == whole
     assert check_constraint(">= " + "a" * 100) == "improper constraint: >= " + "a" * 53 + "..."
+
+
+def test_a_bound_given_as_a_version_without_its_text_is_written_back_with_its_prerelease():
+    # A Version built in code has no original text: the bound is its parts, "major.minor.patch[-pre]".
+    assert at_least("1.2.3", Version(1, 2, 3)) and not at_least("1.2.2", Version(1, 2, 3))
+    assert not at_most("1.2.4", Version(1, 2, 3))
+    assert at_most("1.3.0-rc1", Version(1, 3, 0, pre="rc1")) and at_least("1.3.0-rc2", Version(1, 3, 0, pre="rc1"))
+    assert not at_least("1.3.0-rc0", Version(1, 3, 0, pre="rc1"))
+    assert not at_least("1.3.0-rc2", Version(1, 3, 0))  # no prerelease in the bound: a prerelease never meets it
