@@ -22,8 +22,9 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, TypedDict, cast
+from typing import TypedDict, cast
 
 import numpy as np
 
@@ -291,17 +292,13 @@ def replay(clusters: Sequence[Cluster], requests: Sequence[Request], names: Sequ
         return _summarise([c.name for c in clusters], names, levels, truth is not None, answers, repeats, seed)
 
 
-# What a forked reader inherits (never pickled): index, rainbow's, levels, is a truth file given.
-_WORK: tuple[Any, ...] = ()
-
-
-def _answer_share(start: int, requests: list[Request]) -> tuple[Answers, set[str]]:
+def _answer_share(index: Index, rainbow: RainbowIndex, levels: Sequence[Level], told: bool, start: int,
+                  requests: list[Request]) -> tuple[Answers, set[str]]:
     """A share of jobspecs answered where it was read: its answers, and the subsystems it requires.
 
-    With a truth file the share's truth rows are a stand-in (no ``fits_all`` of the full
-    jobspecs): the parent uses the file's own matrix.
+    With a truth file (``told``) the share's truth rows are a stand-in (no ``fits_all`` of
+    the full jobspecs): the parent uses the file's own matrix.
     """
-    index, rainbow, levels, told = _WORK
     stand_in = np.zeros((len(requests), len(index.names)), dtype=bool) if told else None
     seen = {r.subsystem for request in requests for slot in request.slots for r in slot.requires}
     return answer(index, rainbow, requests, levels, stand_in), seen
@@ -319,18 +316,15 @@ def replay_corpus(clusters: Path, jobspecs: Sequence[Path], names: Sequence[str]
     ``LabError`` of the first bad file: the levels file's shape, the clusters, the truth
     file, the jobspecs, then a level's subsystem that no jobspec requires.
     """
-    global _WORK
     parsed = parse_levels(levels) if levels is not None else None
     found = read_clusters_across(clusters, processes)
     cluster_names = [c.name for c in found]
     told = read_truth(truth, names, cluster_names) if truth is not None else None
     index = Index(found)
     every = [*_cumulative(parsed or []), Level(ALL, None)]
-    _WORK = (index, RainbowIndex(found, index), every, told is not None)
-    try:
-        shares = map_jobspecs(jobspecs, _answer_share, processes=processes, while_waiting=while_waiting)
-    finally:
-        _WORK = ()
+    # The forked readers inherit the work with its indexes (map_jobspecs never pickles it).
+    work = partial(_answer_share, index, RainbowIndex(found, index), every, told is not None)
+    shares = map_jobspecs(jobspecs, work, processes=processes, while_waiting=while_waiting)
     seen = set().union(*(share_seen for _, share_seen in shares))
     settled = settle_levels(parsed, seen, levels)
     keep = [every.index(level) if level.subsystems is not None else len(every) - 1 for level in settled]
