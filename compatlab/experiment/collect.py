@@ -24,6 +24,7 @@ from typing import Any
 
 from compatlab.errors import LabError
 from compatlab.files import write_file
+from compatlab.kube.access import KubeAccess
 from compatlab.kube.minicluster import RESULTS, container_name
 from compatlab.lab.model import Lab
 
@@ -159,7 +160,7 @@ def _cluster_of(path: Path) -> str | None:
         return None
 
 
-def collect(kube: Any, lab: Lab, results: Path, force: bool = False,
+def collect(kube: KubeAccess, lab: Lab, results: Path, force: bool = False,
             tick: Callable[[str], None] = lambda _: None) -> Collected:
     """Copy every MiniCluster's records into ``results``. ``kube`` is a ``KubeAccess``.
 

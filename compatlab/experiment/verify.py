@@ -12,17 +12,18 @@ come from the very graphs ``generate`` writes for the cluster.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypedDict, cast
 
 from compatlab.errors import LabError
-from compatlab.files import write_file
+from compatlab.files import dump_json, write_file
 from compatlab.formats import vocabulary as v
 from compatlab.formats.graphs import nodes_graph, subsystem_graphs
+from compatlab.inputs import load_json
+from compatlab.kube.access import KubeAccess
 from compatlab.kube.minicluster import container_name
 from compatlab.lab.catalogue import commands
 from compatlab.lab.model import MiniCluster
@@ -197,7 +198,7 @@ class Verdict:
         return not self.differences
 
 
-def verify(kube: Any, mc: MiniCluster) -> Verdict:
+def verify(kube: KubeAccess, mc: MiniCluster) -> Verdict:
     """Probe ``mc``'s lead broker through ``kube`` (a ``KubeAccess``) and compare.
 
     A MiniCluster that cannot be probed (not running, the API refusing) is a
@@ -217,20 +218,55 @@ def verify(kube: Any, mc: MiniCluster) -> Verdict:
     return Verdict(mc.name, pod.name, seen, tuple(differences))
 
 
+class DifferenceJson(TypedDict):
+    """A ``Difference`` as JSON: the field, what the registration claims, what the pod showed (strings)."""
+
+    field: str
+    claimed: str
+    observed: str
+
+
+class ProbeEntry(TypedDict):
+    """One cluster in ``probe.json``: the pod probed, what it showed (field -> value), and the differences."""
+
+    pod: str
+    observed: dict[str, str]
+    agrees: bool
+    differences: list[DifferenceJson]
+
+
+def _probe_doc(path: Path) -> dict[str, ProbeEntry]:
+    """``probe.json`` as written by ``save_verdicts``, ``{}`` when missing; ``LabError`` naming it otherwise."""
+    if not path.exists():
+        return {}
+    doc = load_json(path)
+    entries = doc.items() if isinstance(doc, dict) else [("", doc)]
+    for name, entry in entries:
+        differences = entry.get("differences") if isinstance(entry, dict) else None
+        if not (isinstance(differences, list) and isinstance(entry.get("agrees"), bool)
+                and all(isinstance(d, dict) and {"field", "claimed", "observed"} <= d.keys() for d in differences)):
+            raise LabError(path, name, "is not a probe; allowed: the probe.json compatlab verify wrote (remove it "
+                           "and verify again)")
+    return cast(dict[str, ProbeEntry], doc)
+
+
 def save_verdicts(state_dir: Path, verdicts: list[Verdict]) -> Path:
-    """Write ``<state_dir>/probe.json`` whole: cluster -> {pod, observed, agrees, differences}."""
-    doc = {v.cluster: {"pod": v.pod, "observed": v.observed, "agrees": v.agrees,
-                       "differences": [asdict(d) for d in v.differences]} for v in verdicts}
+    """Write ``<state_dir>/probe.json`` whole: cluster -> ``ProbeEntry``, over the clusters probed before.
+
+    Raises ``LabError`` when the existing file is not one ``save_verdicts`` wrote.
+    """
+    doc = {v.cluster: ProbeEntry(pod=v.pod, observed=v.observed, agrees=v.agrees,
+                                 differences=[cast(DifferenceJson, asdict(d)) for d in v.differences])
+           for v in verdicts}
     path = state_dir / PROBE_FILE
-    existing = json.loads(path.read_text()) if path.exists() else {}
-    write_file(path, (json.dumps({**existing, **doc}, indent=2, sort_keys=True) + "\n").encode())
+    write_file(path, dump_json({**_probe_doc(path), **doc}))
     return path
 
 
-def disagreeing(state_dir: Path) -> dict[str, list[dict[str, str]]]:
-    """Clusters whose last probe (``probe.json``) disagreed with their metadata: cluster -> differences."""
-    path = state_dir / PROBE_FILE
-    if not path.exists():
-        return {}
-    doc = json.loads(path.read_text())
-    return {name: entry["differences"] for name, entry in doc.items() if not entry.get("agrees", True)}
+def disagreeing(state_dir: Path) -> dict[str, list[DifferenceJson]]:
+    """Clusters whose last probe (``probe.json``) disagreed with their metadata: cluster -> differences.
+
+    Raises ``LabError`` naming ``probe.json`` when it is not one ``save_verdicts`` wrote.
+    """
+    return {name: entry["differences"] for name, entry in _probe_doc(state_dir / PROBE_FILE).items()
+            if not entry["agrees"]}

@@ -18,7 +18,7 @@ from compatlab.errors import LabError
 from compatlab.experiment.collect import collect
 from compatlab.experiment.records import read_records
 from compatlab.experiment.session import Target, connect, do_register
-from compatlab.experiment.verify import claims, verify
+from compatlab.experiment.verify import Difference, Verdict, claims, disagreeing, save_verdicts, verify
 from compatlab.kube.access import KubeAccess
 from compatlab.kube.minicluster import install_clients, minicluster
 from compatlab.kube.receiver import configmap, package_zip
@@ -93,6 +93,33 @@ def test_verify_exits_1_and_register_then_refuses_unless_trusted(tmp_path, dev_l
     assert not any(c.startswith("patch") for c in core.calls)
     _, done = do_register(scheduler, dev_lab, state, lambda _: None, kube, trust_metadata=True)
     assert len(done.registered) == 3
+
+
+@pytest.mark.parametrize("text", ["{", "[]", '{"a": {"agrees": false}}', '{"a": {"agrees": "no", "differences": []}}',
+                                  '{"a": {"agrees": false, "differences": [{"field": "arch"}]}}'])
+def test_a_probe_file_verify_did_not_write_is_refused_in_words(tmp_path, dev_lab, text):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "probe.json").write_text(text)
+    scheduler = connect(Target(), state, None)
+    with pytest.raises(LabError, match=rf"^{state / 'probe.json'}.*allowed: "):
+        do_register(scheduler, dev_lab, state, lambda _: None)
+    with pytest.raises(LabError, match=r"probe\.json"):
+        save_verdicts(state, [])
+    assert (state / "probe.json").read_text() == text  # not replaced
+
+
+def test_a_second_probe_keeps_the_clusters_probed_before(tmp_path):
+    first = Verdict("a", "a-0-x", {"arch": "amd64"}, (Difference("arch", "arm64", "amd64"),))
+    path = save_verdicts(tmp_path, [first])
+    save_verdicts(tmp_path, [Verdict("b", "b-0-y", {"arch": "arm64"}, ())])
+    assert json.loads(path.read_text()) == {
+        "a": {"pod": "a-0-x", "observed": {"arch": "amd64"}, "agrees": False,
+              "differences": [{"field": "arch", "claimed": "arm64", "observed": "amd64"}]},
+        "b": {"pod": "b-0-y", "observed": {"arch": "arm64"}, "agrees": True, "differences": []}}
+    assert disagreeing(tmp_path) == {"a": [{"field": "arch", "claimed": "arm64", "observed": "amd64"}]}
+    save_verdicts(tmp_path, [Verdict("a", "a-0-z", {"arch": "arm64"}, ())])
+    assert disagreeing(tmp_path) == {}
 
 
 def test_register_writes_each_clusters_credentials_into_its_secret(tmp_path, dev_lab):
