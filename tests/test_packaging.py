@@ -76,13 +76,14 @@ def test_every_subpackage_is_listed_for_the_wheel():
     assert {"compatlab.schemas", "compatlab.jobspecs", "compatlab.stacks"} <= declared
 
 
-def test_the_wheel_carries_the_schemas_workloads_stacks_and_catalogues(wheel):
+def test_the_wheel_carries_the_schemas_workloads_stacks_catalogues_and_its_type_marker(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = ({f"compatlab/schemas/{p.name}" for p in (REPO / "schemas").glob("*.json")}
                 | {f"compatlab/jobspecs/{p.name}" for p in (REPO / "jobspecs").glob("*.yaml")}
                 | {f"compatlab/stacks/{p.name}" for p in (REPO / "stacks").glob("Pulumi.*.yaml")}
-                | {f"compatlab/data/{p.name}" for p in (REPO / "compatlab" / "data").glob("*.yaml")})
-    assert len(expected) >= 3 + 7 + 2 + 4
+                | {f"compatlab/data/{p.name}" for p in (REPO / "compatlab" / "data").glob("*.yaml")}
+                | {"compatlab/py.typed"})  # PEP 561: a project importing compatlab gets its hints checked
+    assert len(expected) >= 3 + 7 + 2 + 4 + 1
     assert expected <= names, sorted(expected - names)
     # The Pulumi program and the tests stay out: only the core is packaged.
     assert not [n for n in names if n.startswith(("components/", "tests/", "__main__.py"))]
