@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.console import Console
 from rich.table import Table
@@ -21,8 +21,8 @@ from rich.table import Table
 from compatlab.files import dump_json
 
 from .outcomes import OK
-from .results import PENDING, Joined
-from .simulate import REJECTED, Simulation
+from .results import PENDING, Joined, ReportJson
+from .simulate import REJECTED, JobRecordJson, Simulation
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -55,8 +55,9 @@ def records_csv(sim: Simulation) -> bytes:
 
 
 def records_json(sim: Simulation) -> bytes:
-    """``records.json``: a JSON array of every ``JobRecord`` as a dict."""
-    return dump_json([asdict(r) for r in sim.records])
+    """``records.json``: a JSON array of every ``JobRecord`` as a ``JobRecordJson``."""
+    records: list[JobRecordJson] = [cast(JobRecordJson, asdict(r)) for r in sim.records]
+    return dump_json(records)
 
 
 def load_plotting() -> None:
@@ -226,11 +227,9 @@ def summary_json(sim: Simulation, out: str) -> str:
     return json.dumps({**sim.summary(), "out": out}, indent=2, sort_keys=True)
 
 
-def run_report_files(title: str, summary: dict[str, Any], joined: list[Joined],
-                     confusion: dict[str, dict[str, int]]) -> dict[str, bytes]:
-    """What ``report`` writes: ``report.json`` (summary, levels, confusion), ``report.csv`` (a row per job), plots."""
-    rows = summary["levels"]
-    doc = {**summary, "confusion": confusion}
+def run_report_files(title: str, doc: ReportJson, joined: list[Joined]) -> dict[str, bytes]:
+    """What ``report`` writes: ``report.json`` (``doc``), ``report.csv`` (a row per job), plots."""
+    rows = doc["levels"]
     return {
         "report.json": dump_json(doc),
         "report.csv": _csv(RUN_COLUMNS, [asdict(j) for j in joined]),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import yaml
 
@@ -29,6 +29,52 @@ from .state import RunState
 
 PENDING = "pending"  # placed, but no result record yet
 NOT_SUBMITTED = "not-submitted"
+
+
+class EmbeddedRejects(TypedDict):
+    """A (workload, cluster) the scheduler placed jobs on that the embedded matcher refuses: why, and how many."""
+
+    workload: str
+    cluster: str
+    reason: str
+    jobs: int
+
+
+class RunLevelJson(TypedDict):
+    """One level of a run (``report.json``'s and ``run --json``'s ``levels``): ``LevelSummaryJson``'s fields
+    but ``rainbow_would_also_place``, plus the counts only a run has. Shares in 0..1."""
+
+    level: str
+    jobs: int
+    placed_ok: int
+    placed_failed: dict[str, int]
+    rejected: int
+    rejected_runnable: int
+    accuracy: float
+    match_precision: float | None
+    expected_accuracy: float | None
+    accuracy_low: float | None
+    accuracy_high: float | None
+    rainbow_expected_accuracy: float | None
+    decided: int
+    pending: int
+    not_submitted: int
+    placed_where_embedded_rejects: list[EmbeddedRejects]
+
+
+class ReportJson(TypedDict):
+    """``report.json``: the run's settings and counts, a ``RunLevelJson`` per level, and the confusion matrix
+    (predicted mode -> observed mode -> placed jobs with a record)."""
+
+    stack: str
+    scheduler: str
+    run: str
+    seed: int
+    repeats: int
+    planned: int
+    results: int
+    levels: list[RunLevelJson]
+    confusion: dict[str, dict[str, int]]
 
 
 @dataclass(frozen=True)
@@ -101,7 +147,7 @@ def join(lab: Lab, files: dict[str, bytes], state: RunState, planned: list[Plann
     return out
 
 
-def level_rows(lab: Lab, joined: list[Joined]) -> list[dict[str, Any]]:
+def level_rows(lab: Lab, joined: list[Joined]) -> list[RunLevelJson]:
     """Per level, ``simulate --json``'s row plus what only a run has.
 
     ``jobs`` counts every planned job; ``decided`` those with an outcome (a record
@@ -118,15 +164,15 @@ def level_rows(lab: Lab, joined: list[Joined]) -> list[dict[str, Any]]:
         decided = [j for j in mine if j.observed not in (PENDING, NOT_SUBMITTED)]
         records = [JobRecord(j.level, j.workload, j.trial, f"jobspecs/{j.level}/{j.workload}.yaml", j.matches,
                              j.cluster, j.observed, j.evidence, j.runnable_on, ()) for j in decided]
-        row = asdict(summarise(level.name, records, fates))
+        row: dict[str, Any] = asdict(summarise(level.name, records, fates))
         row["jobs"], row["decided"] = len(mine), len(decided)
         row["pending"] = sum(1 for j in mine if j.observed == PENDING)
         row["not_submitted"] = sum(1 for j in mine if j.observed == NOT_SUBMITTED)
-        refused = Counter((j.workload, j.cluster, j.embedded_rejects) for j in mine if j.embedded_rejects)
+        refused = Counter((j.workload, j.cluster or "", j.embedded_rejects) for j in mine if j.embedded_rejects)
         row["placed_where_embedded_rejects"] = [
-            {"workload": w, "cluster": c, "reason": why, "jobs": n} for (w, c, why), n in sorted(refused.items())]
+            EmbeddedRejects(workload=w, cluster=c, reason=why, jobs=n) for (w, c, why), n in sorted(refused.items())]
         row.pop("rainbow_would_also_place")
-        rows.append(row)
+        rows.append(cast(RunLevelJson, row))  # the keys RunLevelJson names: tests/test_json_shapes.py
     return rows
 
 

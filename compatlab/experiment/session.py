@@ -17,12 +17,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from compatlab.errors import LabError
 from compatlab.files import MARKER, foreign_files, replace_tree, umask, write_file, written_by
 from compatlab.formats.generate import generate
 from compatlab.inputs import read_bytes
+from compatlab.kube.access import KubeAccess
 from compatlab.lab.model import Lab
 from compatlab.lab.stack import load_lab
 from compatlab.scheduler.embedded import EmbeddedScheduler
@@ -33,7 +33,7 @@ from .executors import Executor, LocalExecutor, SimulatedExecutor
 from .receiver import Received, receive_loop, receive_round
 from .records import ResultRecord, read_records
 from .report import run_report_files
-from .results import confusion, join, level_rows
+from .results import ReportJson, RunLevelJson, confusion, join, level_rows
 from .runner import Registered, Submitted, plan, register, submit
 from .state import RunState, load_state, new_run_id, open_state
 
@@ -117,7 +117,7 @@ def connect(target: Target, state_dir: Path, secret: str | None, timeout_s: floa
     return RainbowScheduler(endpoint, secret, timeout_s, retry or Retry(), notify=notify)
 
 
-def do_register(scheduler: Scheduler, lab: Lab, state_dir: Path, tick: Tick, kube: Any = None,
+def do_register(scheduler: Scheduler, lab: Lab, state_dir: Path, tick: Tick, kube: KubeAccess | None = None,
                 trust_metadata: bool = False) -> tuple[RunState, Registered]:
     """Register every MiniCluster and its subsystems; credentials go to ``state_dir/state.json`` (0600).
 
@@ -330,7 +330,7 @@ def prepare_out(out: Path, resume: bool, force: bool) -> None:
 
 def do_run(scheduler: Scheduler, lab: Lab, out: Path, repeats: int, seed: int, global_token: str | None,
            executor: Executor, tick: Callable[[str, str], None],
-           report: bool = True) -> tuple[RunSummary, list[dict[str, Any]]]:
+           report: bool = True) -> tuple[RunSummary, list[RunLevelJson]]:
     """The whole loop on one machine: register, submit every level, receive on every cluster, report.
 
     A resumed run first receives on every cluster, so a submission whose answer
@@ -383,7 +383,7 @@ def _count(state: RunState, kind: str) -> int:
 
 def write_report(lab: Lab, state: RunState, results: Path,
                  out: Path | None, files: dict[str, bytes] | None = None,
-                 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
+                 ) -> tuple[list[RunLevelJson], dict[str, dict[str, int]]]:
     """Join the state, the model and the records; write ``out`` whole (None: nothing). Returns (rows, confusion)."""
     files = files or generate(lab)
     if not results.is_dir():
@@ -394,12 +394,12 @@ def write_report(lab: Lab, state: RunState, results: Path,
     joined = join(lab, files, state, planned, records)
     rows = level_rows(lab, joined)
     matrix = confusion(joined)
-    summary = {"stack": lab.stack, "scheduler": state.scheduler, "run": state.run, "seed": state.seed,
-               "repeats": state.repeats, "planned": len(planned),
-               "results": sum(1 for r in records if r.run == state.run), "levels": rows}
     if out is None:
         return rows, matrix
+    doc = ReportJson(stack=lab.stack, scheduler=state.scheduler, run=state.run, seed=state.seed,
+                     repeats=state.repeats, planned=len(planned),
+                     results=sum(1 for r in records if r.run == state.run), levels=rows, confusion=matrix)
     title = (f"stack {lab.stack} on {state.scheduler}: run {state.run}, seed {state.seed}, "
              f"{state.repeats} submissions per job")
-    replace_tree(out, run_report_files(title, summary, joined, matrix), f"compatlab report ({state.run})")
+    replace_tree(out, run_report_files(title, doc, joined), f"compatlab report ({state.run})")
     return rows, matrix

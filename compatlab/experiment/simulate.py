@@ -44,6 +44,21 @@ class JobRecord:
     rainbow_also: tuple[str, ...]  # where real rainbow would also place it (we reject)
 
 
+class JobRecordJson(TypedDict):
+    """A ``JobRecord`` as JSON (``records.json``, an array of them): its fields, tuples as lists of names."""
+
+    level: str
+    workload: str
+    trial: int
+    jobspec: str
+    matches: list[str]
+    cluster: str | None
+    outcome: str
+    detail: str
+    runnable_on: list[str]
+    rainbow_also: list[str]
+
+
 class RainbowAlsoPlaces(TypedDict):
     """A (workload, cluster) pair real rainbow would place that the embedded matcher rejects, and its outcome."""
 
