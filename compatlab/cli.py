@@ -16,15 +16,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from compatlab.formats.generate import generate
 from compatlab.lab.stack import load_lab
-from compatlab.scheduler.index import Index
 from compatlab.scheduler.interface import Denied, SchedulerError
-from compatlab.scheduler.match import explain
 
 from . import __version__
 from .errors import LabError, printable
@@ -53,20 +50,12 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _match(args: argparse.Namespace) -> int:
+    from compatlab.scheduler.answers import answer_corpus
     from compatlab.scheduler.corpus import read_corpus
 
     corpus = read_corpus(Path(args.clusters), args.jobspecs)
-    index = Index(corpus.clusters)
     # A reason costs a walk of the cluster per rejected pair: computed only where someone reads it.
-    reasons = args.explain or not args.json
-    answers = []
-    fits = index.fits_all(corpus.requests)
-    for path, request, row in zip(args.jobspecs, corpus.requests, fits, strict=True):
-        matches = sorted(index.names[i] for i in np.flatnonzero(row))
-        rejected = [c for c, fits_here in zip(corpus.clusters, row, strict=True) if not fits_here]  # index order
-        answers.append({"jobspec": path, "matches": matches,
-                        "rejected": {c.name: explain(c, request) for c in sorted(rejected, key=lambda c: c.name)}
-                        if reasons else sorted(c.name for c in rejected)})
+    answers = answer_corpus(corpus, args.jobspecs, reasons=args.explain or not args.json)
     if args.json:
         print(json.dumps(answers, indent=2))
         return 0
@@ -74,7 +63,8 @@ def _match(args: argparse.Namespace) -> int:
     for name in ("jobspec", "matches", "rejected because"):
         table.add_column(name)
     for a in answers:
-        why = "\n".join(f"{c}: {reason}" for c, reason in a["rejected"].items())
+        rejected = a["rejected"]  # with reasons: the table always asks for them
+        why = "\n".join(f"{c}: {reason}" for c, reason in rejected.items()) if isinstance(rejected, dict) else ""
         table.add_row(a["jobspec"], "\n".join(a["matches"]) or "(none)", why or "-")
     _console().print(table)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import typing
 
 import pytest
 import yaml
@@ -11,6 +12,7 @@ import yaml
 from compatlab.cli import main
 from compatlab.experiment.outcomes import OUTCOMES
 from compatlab.experiment.simulate import simulate
+from compatlab.scheduler.answers import MatchAnswer
 from tests.graphs import cluster_dir, jobspec
 
 
@@ -106,6 +108,7 @@ def test_match_json_answers_for_clusters_it_did_not_generate(tmp_path, capsys):
     assert main(["match", "--clusters", str(clusters), str(wide), str(arm), "--json", "--explain"]) == 0
     answers = json.loads(capsys.readouterr().out)
     assert [a["jobspec"] for a in answers] == [str(wide), str(arm)]
+    assert all(set(a) == set(typing.get_type_hints(MatchAnswer)) for a in answers)
     assert answers[0]["matches"] == ["big"] and answers[0]["rejected"] == {"tiny": "needs 3 nodes, has 2"}
     assert answers[1] == {"jobspec": str(arm), "matches": ["big", "tiny"], "rejected": {}}
     # Without --explain no reason is computed: the rejected clusters alone.
