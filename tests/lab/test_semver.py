@@ -192,6 +192,17 @@ def test_parse_keeps_the_parts():
     v = parse("v1.20-rc.1+build.5")
     assert (v.major, v.minor, v.patch, v.pre, v.metadata) == (1, 20, 0, "rc.1", "build.5")
     assert parse(None) is None and parse("1.2.3-rc..1") is None
+    assert parse("v7") == Version(7, 0, 0, "", "", "v7") and parse("7.1") == Version(7, 1, 0, "", "", "7.1")
+    # each part is a Go uint64: one past 2**64 - 1 fails NewVersion wherever it is
+    top = str(2**64 - 1)
+    assert parse(f"{top}.{top}.{top}") is not None
+    for text in (f"{2**64}.0.0", f"1.{2**64}.0", f"1.{2**64}", f"1.0.{2**64}"):
+        assert parse(text) is None, text
+
+
+def test_a_constraint_that_is_not_a_string_satisfies_nothing():
+    for constraint in (5, None, [">= 1"], b">= 1"):
+        assert satisfies("1.2.3", constraint) is False
 
 
 def test_at_least_and_at_most_use_the_bound_as_written():
@@ -216,6 +227,8 @@ def test_at_least_and_at_most_use_the_bound_as_written():
     ("0.2.5", "^0.2.3", True), ("0.3.0", "^0.2.3", False), ("0.0.3", "^0.0.3", True), ("0.0.4", "^0.0.3", False),
     ("1.0.0", "^0.2.3", False), ("0.1.0", "^0.0", False), ("0.0.7", "^0.0", True),
     ("1.2.3-beta.2", ">= 1.2.3-beta.1", True), ("1.2.3-alpha", ">= 1.2.3-beta.1", False),
+    # a wildcard major is dirty with neither minor nor patch dirty: it stands for 0.0.0, and != compares in full
+    ("0.0.0", "!= *", False), ("0.0.1", "!= x", True), ("0.1.0", "!= *", True), ("1.0.0", "!= X", True),
 ])
 def test_each_operator_as_masterminds_checks_it(value, constraint, holds):
     assert satisfies(value, constraint) is holds
