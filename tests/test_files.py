@@ -143,3 +143,18 @@ def test_the_writability_probe_is_made_under_the_lock_so_another_writers_recover
     monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
     replace_tree(out, NEW, WHAT)
     assert raced == [] and tree(out) == NEW and leftovers(out) == []
+
+
+@pytest.mark.skipif(os.uname().sysname != "Linux", reason="renameat2 is Linux's")
+def test_the_exchange_swaps_two_directories_in_one_step_or_says_it_cannot(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # relative paths: renameat2 resolves them against the working directory
+    for name in ("a", "b"):
+        (tmp_path / name / "sub").mkdir(parents=True)
+        (tmp_path / name / f"{name}.txt").write_text(name)
+    assert files._exchange(Path("a"), Path("b")) is True
+    assert (tmp_path / "a" / "b.txt").exists() and (tmp_path / "b" / "a.txt").exists()
+    # A directory cannot change places with one inside it (EINVAL): the caller falls back to two renames.
+    assert files._exchange(Path("a"), Path("a/sub")) is False
+    with pytest.raises(OSError) as err:
+        files._exchange(Path("a"), Path("missing"))
+    assert (err.value.errno, err.value.strerror, err.value.filename) == (2, "No such file or directory", "missing")

@@ -211,3 +211,83 @@ def test_a_marker_that_is_a_folder_or_a_link_is_not_ours(tmp_path):
     other.mkdir()
     (other / MARKER).symlink_to(real)
     assert written_by(other) is None
+
+
+def test_a_file_is_written_through_a_temp_file_beside_it_named_after_it(tmp_path, monkeypatch):
+    # Beside it: a rename is atomic only within one filesystem. Named after it: the stale-temp sweep finds it.
+    target, renamed = tmp_path / "deep" / "file.txt", []
+    real_replace = os.replace
+
+    def replace(src, dst):
+        renamed.append((Path(src), Path(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    write_file(target, b"x")
+    [(src, dst)] = renamed
+    assert dst == target and src.parent == target.parent and src.name.startswith(".file.txt.")
+
+
+def test_under_an_empty_umask_a_file_is_read_write_for_all_but_never_executable(tmp_path):
+    before = os.umask(0)
+    try:
+        write_file(tmp_path / "f", b"x")
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE((tmp_path / "f").stat().st_mode) == 0o666
+
+
+def test_the_stale_temp_sweep_keeps_a_file_exactly_a_minute_old_and_passes_a_dangling_link(tmp_path, monkeypatch):
+    edge = tmp_path / ".file.txt.edge"
+    edge.write_bytes(b"torn")
+    (tmp_path / ".file.txt.gone").symlink_to(tmp_path / "nowhere")  # stat fails: skipped, not an error
+    then = 1_000_000.0
+    os.utime(edge, (then, then))
+    monkeypatch.setattr(time, "time", lambda: then + 60.0)
+    write_file(tmp_path / "file.txt", b"whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".file.txt.edge", ".file.txt.gone", "file.txt"]
+
+
+def test_a_journal_creates_the_directories_it_needs(tmp_path):
+    path = tmp_path / "a" / "b" / "journal.jsonl"
+    journal = Journal(path)
+    journal.append({"n": 1})
+    journal.close()
+    assert read_events(path) == [{"n": 1}]
+
+
+def test_a_torn_last_line_is_dropped_even_when_it_parses(tmp_path):
+    # A whole object without its newline is a write the machine's crash cut short: the next append would
+    # run on into it, so it is not an event.
+    path = tmp_path / "j"
+    path.write_bytes(b'{"a":1}\n{"b":2}')
+    assert read_events(path) == [{"a": 1}]
+
+
+def test_a_journal_refreshed_again_and_again_reads_each_event_once(tmp_path):
+    path = tmp_path / "j"
+    first = Journal(path)
+    first.append({"n": 1})
+    second = Journal(path)  # opened with one event already read
+    for n in (2, 3, 4):
+        first.append({"n": n})
+        assert second.refresh() == [{"n": n}]
+    assert second.refresh() == [] and second.events == [{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}]
+    first.close()
+    second.close()
+
+
+def test_a_marker_that_names_no_compatlab_command_is_read_as_it_is(tmp_path):
+    for text in ("compatlab\n", "my own notes\n"):
+        (tmp_path / MARKER).write_text(text)
+        assert written_by(tmp_path) == text
+
+
+def test_a_written_file_replaced_by_a_link_to_the_same_bytes_is_not_ours(tmp_path):
+    out = tmp_path / "out"
+    replace_tree(out, {"a.txt": b"a", "two  spaces.txt": b"b"}, WHAT)
+    assert foreign_files(out) == []  # a name with two spaces: the manifest splits at the first
+    (tmp_path / "copy").write_bytes(b"a")
+    (out / "a.txt").unlink()
+    (out / "a.txt").symlink_to(tmp_path / "copy")
+    assert foreign_files(out) == ["a.txt"]
