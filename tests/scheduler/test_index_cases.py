@@ -50,7 +50,7 @@ def test_each_answer_is_the_reference_one_by_one_and_all_at_once(clusters):
     expected = np.array([[satisfies(c, r) for c in clusters] for r in requests])
     got_one = np.array([index.fits(r) for r in requests])
     got_all = index.fits_all(requests)
-    assert (got_one == expected).all() and (got_all == expected).all()
+    assert (got_one == expected).all() and (got_all == expected).all() and got_all.dtype == bool
     assert [index.matches(r) for r in requests[:7]] == [
         ["one", "two", "wide"], [], ["one", "two", "wide"], ["wide"], ["wide"], ["wide"], []]
     # The answers are not all alike, so the comparison above says something.
@@ -71,3 +71,15 @@ def test_a_request_repeated_and_requirements_shared_across_requests(clusters):
     many = [shared, request(cores=5), shared, request(requires=[MPI, GO]), request(requires=[ARM])]
     assert index.fits_all(many).tolist() == [index.fits(r).tolist() for r in many]
     assert index.fits_all([]).shape == (0, 3)
+
+
+@pytest.mark.parametrize("kind", ["gpu", "memory"])  # neither is a vertex in these clusters
+def test_a_slot_of_a_type_no_cluster_has_fits_nowhere(clusters, kind):
+    docs = [jobspec(), jobspec(cores=1), jobspec(requires=[GO]), jobspec(cores=1, requires=[GO, MPI])]
+    for doc in docs:
+        doc["resources"]["app"]["type"] = kind
+    requests = [read_request(doc, "job.yaml") for doc in docs] + [request(cores=4)]  # and one that fits
+    expected = [[satisfies(c, r) for c in clusters] for r in requests]
+    assert expected == [[False] * 3] * 4 + [[True] * 3]
+    assert Index(clusters).fits_all(requests).tolist() == expected
+    assert [Index(clusters).fits(r).tolist() for r in requests] == expected

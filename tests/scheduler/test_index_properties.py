@@ -113,8 +113,12 @@ def test_the_index_equals_the_reference_on_every_pair(specs, docs):
             continue  # e.g. a min above its max: refused before any matching, as the CLI does
     assume(requests)
     index = Index(clusters)
-    for request in requests:
-        assert list(index.fits(request)) == [satisfies(c, request) for c in clusters], request
+    expected = [[satisfies(c, request) for c in clusters] for request in requests]
+    for request, row in zip(requests, expected, strict=True):
+        assert list(index.fits(request)) == row, request
+    # All at once (jobspecs of one and two slots: each slot's answer must reach its own request's row).
+    together = index.fits_all(requests)
+    assert together.dtype == bool and together.tolist() == expected
 
 
 def test_the_generated_labs_hit_both_answers_and_the_cases_that_matter():
