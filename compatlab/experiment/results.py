@@ -24,7 +24,7 @@ from compatlab.scheduler.request import read_request
 from .outcomes import outcome
 from .records import ResultRecord
 from .runner import Planned
-from .simulate import REJECTED, JobRecord, summarise
+from .simulate import REJECTED, JobRecord, LevelCountsJson, summarise
 from .state import RunState
 
 PENDING = "pending"  # placed, but no result record yet
@@ -40,18 +40,10 @@ class EmbeddedRejects(TypedDict):
     jobs: int
 
 
-class RunLevelJson(TypedDict):
+class RunLevelJson(LevelCountsJson):
     """One level of a run (``report.json``'s and ``run --json``'s ``levels``): ``LevelSummaryJson``'s fields
     but ``rainbow_would_also_place``, plus the counts only a run has. Shares in 0..1."""
 
-    level: str
-    jobs: int
-    placed_ok: int
-    placed_failed: dict[str, int]
-    rejected: int
-    rejected_runnable: int
-    accuracy: float
-    match_precision: float | None
     expected_accuracy: float | None
     accuracy_low: float | None
     accuracy_high: float | None

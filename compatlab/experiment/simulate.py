@@ -67,8 +67,8 @@ class RainbowAlsoPlaces(TypedDict):
     outcome: str
 
 
-class LevelSummaryJson(TypedDict):
-    """A ``LevelSummary`` as JSON (``summary.json``'s ``levels``): its fields, shares in 0..1."""
+class LevelCountsJson(TypedDict):
+    """What a level's row holds in a simulation and in a run alike: counts of jobs, and shares in 0..1."""
 
     level: str
     jobs: int
@@ -78,6 +78,11 @@ class LevelSummaryJson(TypedDict):
     rejected_runnable: int
     accuracy: float
     match_precision: float | None
+
+
+class LevelSummaryJson(LevelCountsJson):
+    """A ``LevelSummary`` as JSON (``summary.json``'s ``levels``): its fields, shares in 0..1."""
+
     rainbow_would_also_place: list[RainbowAlsoPlaces]
     expected_accuracy: float | None
     accuracy_low: float | None
