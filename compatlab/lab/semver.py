@@ -280,9 +280,11 @@ _X = ("x", "X", "*")
 
 
 def _parse_constraint(text: str) -> _Constraint | str:
-    """parseConstraint: one operator and version; a string is the error."""
-    if not text:  # unreachable from NewConstraint (validConstraintRegex needs a version), kept as Go has it
-        return _Constraint("", Version(0, 0, 0, "", "", "0.0.0"), True, False, False)
+    """parseConstraint: one operator and version; a string is the error.
+
+    Go's version also maps "" to a dirty 0.0.0; no caller can pass "" (validConstraintRegex needs a
+    version in every segment), so that branch is left out.
+    """
     m = _CONSTRAINT_RE.fullmatch(text)
     if m is None:
         return f"improper constraint: {text}"
