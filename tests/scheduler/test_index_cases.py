@@ -3,10 +3,12 @@ exactly, other vertex types that hold the counts, and many requests at once (``f
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-from compatlab.scheduler.clusters import read_clusters
+from compatlab.scheduler.clusters import build_cluster, read_clusters
 from compatlab.scheduler.index import Index
 from compatlab.scheduler.match import satisfies
 from compatlab.scheduler.request import read_request
@@ -83,3 +85,22 @@ def test_a_slot_of_a_type_no_cluster_has_fits_nowhere(clusters, kind):
     assert expected == [[False] * 3] * 4 + [[True] * 3]
     assert Index(clusters).fits_all(requests).tolist() == expected
     assert [Index(clusters).fits(r).tolist() for r in requests] == expected
+
+
+def test_features_orjson_cannot_write_still_keep_unlike_nodes_apart(tmp_path):
+    # Graphs parsed by Python's json (the embedded scheduler's store, a library caller) may hold an integer past
+    # 64 bits, which orjson cannot write: the index groups such vertices by their string fields instead.
+    big = 2**70
+    directory = cluster_dir(tmp_path, "mixed", [{"cores": 2}, {"cores": 2}, {"cores": 4}],
+                            {"arch": {"0": {"t": "arm64", "rank": big}, "1": {"t": "amd64", "rank": big},
+                                      "2": {"t": "arm64", "rank": big}}})
+    subsystems = {"arch": json.loads((directory / "arch-subsystem.json").read_text())}
+    mixed = build_cluster("mixed", json.loads((directory / "nodes.json").read_text()), subsystems, "mixed")
+    index = Index([mixed])
+    arm = {"name": "arch", "field": "t", "match": "arm64"}
+    requests = [request(replicas=2, requires=[arm]), request(replicas=3, requires=[arm]),
+                request(replicas=2, cores=2, requires=[arm]), request(replicas=2, cores=4, requires=[arm])]
+    expected = [[satisfies(mixed, r)] for r in requests]
+    assert expected == [[True], [False], [True], [False]]
+    assert index.fits_all(requests).tolist() == expected
+    assert [index.fits(r).tolist() for r in requests] == expected
