@@ -221,35 +221,48 @@ def check_shape(doc: Any, source: str | Path, aliases: bool = True) -> None:
 _CONTAINERS = (dict, list)
 
 
-def _too_deep(doc: dict[Any, Any] | list[Any]) -> bool:
-    """Does a container sit deeper than ``MAX_DEPTH``? One level at a time, containers only."""
-    level, depth = [doc], 0
+def _tree_excess(doc: dict[Any, Any] | list[Any], count: bool) -> str | None:
+    """``"depth"`` when a container sits deeper than ``MAX_DEPTH``, ``"values"`` (with ``count``) when the tree
+    holds over ``MAX_VALUES`` values (keys included, as ``check_shape`` counts them), else None.
+
+    One level at a time, containers only, a container's values counted by its length before
+    any is visited: a 40 MB array of 20 million numbers is refused at its first level, where
+    ``check_shape`` would hold a key path per value first (minutes, gigabytes).
+    """
+    level, depth, values = [doc], 0, 1
     while level:
         if depth > MAX_DEPTH:
-            return True
+            return "depth"
         deeper = []
         for value in level:
-            for child in value.values() if type(value) is dict else value:
-                if type(child) is dict or type(child) is list:
+            children = value.values() if type(value) is dict else value
+            values += 2 * len(value) if type(value) is dict else len(value)
+            if count and values > MAX_VALUES:
+                return "values"
+            for child in children:
+                if type(child) in _CONTAINERS:
                     deeper.append(child)
         level, depth = deeper, depth + 1
-    return False
+    return None
 
 
 def check_tree_shape(doc: Any, source: str | Path, size: int, containers: int | None = None) -> None:
     """``check_shape`` for a document of ``size`` bytes whose values are all its own (no YAML alias shares one).
 
-    Such a document holds at most ``size`` values, so only its depth needs a walk,
-    and that walk visits containers alone: five times faster than ``check_shape``.
+    Such a document holds at most ``size`` values, so below ``MAX_VALUES`` bytes only its
+    depth needs a walk; above, the same walk counts values by containers' lengths. It
+    visits containers alone: five times faster than ``check_shape``, and bounded in memory.
     Only a parser that cannot share values or make non-finite numbers (orjson, the
     fast YAML road) calls it. Raises ``LabError`` as ``check_shape`` does.
     """
-    if size > MAX_VALUES:
-        check_shape(doc, source, aliases=False)
-    elif containers is not None and containers <= MAX_DEPTH:
+    count = size > MAX_VALUES  # fewer bytes than values allowed: cannot hold too many
+    if not count and containers is not None and containers <= MAX_DEPTH:
         return  # fewer containers than levels allowed (``containers``: an upper bound the caller counted)
-    elif type(doc) in _CONTAINERS and _too_deep(doc):
+    excess = _tree_excess(doc, count) if type(doc) in _CONTAINERS else None
+    if excess == "depth":
         raise LabError(source, "", f"nests deeper than {MAX_DEPTH} levels; allowed: at most {MAX_DEPTH}")
+    if excess == "values":
+        raise LabError(source, "", f"expands to over {MAX_VALUES:,} values; allowed: at most {MAX_VALUES:,}")
 
 
 _INDENT = bytes.maketrans(b"-", b" ")  # a line's lead: its indentation and compact "- " markers
@@ -417,14 +430,16 @@ def load_yaml(path: Path | str, limit: int = MAX_YAML_BYTES) -> Any:
     return parse_yaml(read_bytes(path, limit, "a YAML file"), path)
 
 
-def load_json(path: Path | str, source: str | None = None, limit: int = MAX_JSON_BYTES) -> Any:
+def load_json(path: Path | str, source: str | None = None, limit: int = MAX_JSON_BYTES,
+              what: str = "a JSON graph") -> Any:
     """Read and parse a JSON file: regular, at most ``limit`` bytes, bounded shape.
 
-    Raises ``LabError`` naming ``source`` (default: the path) and the line.
+    Raises ``LabError`` naming ``source`` (default: the path) and the line; ``what`` is the
+    file's kind in its "allowed:".
     """
     where = source or str(path)
     try:
-        data = read_bytes(path, limit, "a JSON graph")
+        data = read_bytes(path, limit, what)
     except LabError as err:
         raise LabError(where, err.key, err.problem) from None
     return parse_json(data, where)

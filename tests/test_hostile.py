@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from compatlab import inputs
 from compatlab.cli import main
+from compatlab.errors import LabError
 from compatlab.lab.paths import STACKS
 from tests.graphs import cluster_dir, jobspec
 
@@ -714,3 +716,33 @@ def test_an_empty_folder_of_yours_in_an_output_is_not_removed(tmp_path, capsys):
     capsys.readouterr()
     assert "mine/" in one_line(capsys, ["generate", "--stack", "dev", "--out", str(out)])
     assert (out / "mine").is_dir()
+
+
+def test_a_json_array_of_millions_of_numbers_is_refused_by_its_length_alone(tmp_path, capsys):
+    # 20 MB of "0,": over the value limit; refused at the top level, before any value is walked.
+    root = tmp_path / "clusters"
+    cluster_dir(root, "c1", [{"cores": 1}], {})
+    (root / "c1" / "nodes.json").write_bytes(b"[" + b"0," * 10_000_000 + b"0]")
+    (tmp_path / "j.yaml").write_text(yaml.safe_dump(jobspec()))
+    err = one_line(capsys, ["match", "--clusters", str(root), str(tmp_path / "j.yaml")])
+    assert "nodes.json: expands to over 10,000,000 values; allowed: at most 10,000,000" in err
+
+
+@pytest.mark.parametrize("doc", [
+    [0] * 99, [0] * 100, {"k": [1, 2, {"a": [3] * 40}], "m": {"x": [[[]]] * 20}},
+    [[0] * 30] * 3 + [0], [{"a": 1}] * 33, [{"a": 1}] * 34, [[[[[0] * 10] * 2] * 2] * 2] * 2,
+])
+def test_counting_a_tree_by_its_lengths_agrees_with_walking_every_value(monkeypatch, doc):
+    monkeypatch.setattr(inputs, "MAX_VALUES", 100)
+
+    def refused(check) -> bool:
+        try:
+            check()
+        except LabError as err:
+            assert "expands to over 100 values" in str(err)
+            return True
+        return False
+
+    walked = refused(lambda: inputs.check_shape(doc, "doc", aliases=False))
+    counted = refused(lambda: inputs.check_tree_shape(doc, "doc", size=101))
+    assert counted is walked
