@@ -236,9 +236,10 @@ def _kube(args: argparse.Namespace) -> KubeAccess:
 
 
 def _register(args: argparse.Namespace) -> int:
-    from compatlab.experiment.session import connect, do_register
+    from compatlab.experiment.session import check_probes, connect, do_register
 
     lab = load_lab(args.stack)
+    check_probes(lab, Path(args.state), args.trust_metadata)  # before connect() makes the state directory
     kube = _kube(args) if args.kubeconfig or args.write_secrets else None
     scheduler = connect(_target(args), Path(args.state), _secret(args), notify=_notify)
     try:

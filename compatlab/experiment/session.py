@@ -117,6 +117,23 @@ def connect(target: Target, state_dir: Path, secret: str | None, timeout_s: floa
     return RainbowScheduler(endpoint, secret, timeout_s, retry or Retry(), notify=notify)
 
 
+def check_probes(lab: Lab, state_dir: Path, trust_metadata: bool = False) -> None:
+    """``LabError`` naming ``state_dir/probe.json`` and the first cluster of ``lab`` whose last ``verify``
+    contradicted its metadata (unless ``trust_metadata``), or when that file is not one ``verify`` wrote.
+
+    Reads only: ``register`` calls it before it connects, so a refusal leaves the state directory as it was.
+    """
+    from .verify import PROBE_FILE, disagreeing
+
+    wrong = {n: d for n, d in disagreeing(state_dir).items() if n in {mc.name for mc in lab.miniclusters}}
+    if wrong and not trust_metadata:
+        first, differences = sorted(wrong.items())[0]
+        said = ", ".join(f"{d['field']} {d['claimed']} vs {d['observed']}" for d in differences[:3])
+        raise LabError(state_dir / PROBE_FILE, first, f"its pods contradict its metadata ({said}); "
+                       f"{len(wrong)} of the stack's clusters disagree; allowed: fix the lab and verify again, "
+                       "or --trust-metadata")
+
+
 def do_register(scheduler: Scheduler, lab: Lab, state_dir: Path, tick: Tick, kube: KubeAccess | None = None,
                 trust_metadata: bool = False) -> tuple[RunState, Registered]:
     """Register every MiniCluster and its subsystems; credentials go to ``state_dir/state.json`` (0600).
@@ -127,15 +144,7 @@ def do_register(scheduler: Scheduler, lab: Lab, state_dir: Path, tick: Tick, kub
     refused unless ``trust_metadata``: registering it would make rainbow match on
     claims the pods contradict. Raises ``LabError``.
     """
-    from .verify import disagreeing
-
-    wrong = {n: d for n, d in disagreeing(state_dir).items() if n in {mc.name for mc in lab.miniclusters}}
-    if wrong and not trust_metadata:
-        first, differences = sorted(wrong.items())[0]
-        said = ", ".join(f"{d['field']} {d['claimed']} vs {d['observed']}" for d in differences[:3])
-        raise LabError(state_dir / "probe.json", first, f"its pods contradict its metadata ({said}); "
-                       f"{len(wrong)} of the stack's clusters disagree; allowed: fix the lab and verify again, "
-                       "or --trust-metadata")
+    check_probes(lab, state_dir, trust_metadata)
     state = open_state(state_dir, scheduler.endpoint, lab.stack, lab.source)
     done = register(scheduler, lab, generate(lab), state, tick)
     if kube is not None:

@@ -235,18 +235,32 @@ class ProbeEntry(TypedDict):
     differences: list[DifferenceJson]
 
 
+MAX_PROBE_BYTES = 4 << 20  # a cluster's entry is under 2 KB: thousands of clusters fit
+
+
+def _is_entry(entry: object) -> bool:
+    """Is ``entry`` a ``ProbeEntry``: every key there with its type, text where text is due, and
+    differences exactly when the pod disagrees?"""
+    if not isinstance(entry, dict) or not {"pod", "observed", "agrees", "differences"} <= entry.keys():
+        return False
+    observed, differences = entry["observed"], entry["differences"]
+    return (isinstance(entry["pod"], str) and isinstance(observed, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in observed.items())
+            and isinstance(differences, list) and entry["agrees"] is (not differences)
+            and all(isinstance(d, dict) and d.keys() == {"field", "claimed", "observed"}
+                    and all(isinstance(x, str) for x in d.values()) for d in differences))
+
+
 def _probe_doc(path: Path) -> dict[str, ProbeEntry]:
-    """``probe.json`` as written by ``save_verdicts``, ``{}`` when missing; ``LabError`` naming it otherwise."""
-    if not path.exists():
+    """``probe.json`` as written by ``save_verdicts``, ``{}`` when there is none; ``LabError`` naming it otherwise
+    (a dangling link included: something was meant to be there)."""
+    if not path.exists() and not path.is_symlink():
         return {}
-    doc = load_json(path)
-    entries = doc.items() if isinstance(doc, dict) else [("", doc)]
-    for name, entry in entries:
-        differences = entry.get("differences") if isinstance(entry, dict) else None
-        if not (isinstance(differences, list) and isinstance(entry.get("agrees"), bool)
-                and all(isinstance(d, dict) and {"field", "claimed", "observed"} <= d.keys() for d in differences)):
-            raise LabError(path, name, "is not a probe; allowed: the probe.json compatlab verify wrote (remove it "
-                           "and verify again)")
+    allowed = "the probe.json compatlab verify writes (remove it and verify again)"
+    doc = load_json(path, limit=MAX_PROBE_BYTES, what=allowed)
+    for name, entry in doc.items() if isinstance(doc, dict) else [("", doc)]:
+        if not _is_entry(entry):
+            raise LabError(path, name, f"is not a cluster's probe; allowed: {allowed}")
     return cast(dict[str, ProbeEntry], doc)
 
 

@@ -18,7 +18,15 @@ from compatlab.errors import LabError
 from compatlab.experiment.collect import collect
 from compatlab.experiment.records import read_records
 from compatlab.experiment.session import Target, connect, do_register
-from compatlab.experiment.verify import Difference, Verdict, claims, disagreeing, save_verdicts, verify
+from compatlab.experiment.verify import (
+    MAX_PROBE_BYTES,
+    Difference,
+    Verdict,
+    claims,
+    disagreeing,
+    save_verdicts,
+    verify,
+)
 from compatlab.kube.access import KubeAccess
 from compatlab.kube.minicluster import install_clients, minicluster
 from compatlab.kube.receiver import configmap, package_zip
@@ -26,6 +34,7 @@ from compatlab.lab.catalogue import commands, pins
 from tests.fake_flux import install as install_flux
 from tests.fake_kube import FakeCore, FakePod, fake_stream, make_pod
 from tests.rainbow_double import RainbowDouble
+from tests.test_hostile import one_line
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -95,18 +104,51 @@ def test_verify_exits_1_and_register_then_refuses_unless_trusted(tmp_path, dev_l
     assert len(done.registered) == 3
 
 
-@pytest.mark.parametrize("text", ["{", "[]", '{"a": {"agrees": false}}', '{"a": {"agrees": "no", "differences": []}}',
-                                  '{"a": {"agrees": false, "differences": [{"field": "arch"}]}}'])
-def test_a_probe_file_verify_did_not_write_is_refused_in_words(tmp_path, dev_lab, text):
+ENTRY = {"pod": "p-0-x", "observed": {"arch": "amd64"}, "agrees": False,
+         "differences": [{"field": "arch", "claimed": "arm64", "observed": "amd64"}]}
+
+
+@pytest.mark.parametrize("doc", [
+    "{", "[]", "",
+    {"a": {"agrees": False}},
+    {"a": {**ENTRY, "agrees": "no"}},
+    {"a": {**ENTRY, "differences": [{"field": "arch"}]}},
+    {"a": {**ENTRY, "differences": [{"field": ["x"], "claimed": {"a": 1}, "observed": None}]}},
+    {"a": {**ENTRY, "differences": []}},  # disagrees, yet no difference
+    {"a": {**ENTRY, "agrees": True}},  # agrees, yet a difference
+    {"a": {**ENTRY, "pod": 7}},
+    {"a": {**ENTRY, "observed": {"arch": 1}}},
+    {"a": {**ENTRY, "differences": [{**ENTRY["differences"][0], "extra": "x"}]}},
+])
+def test_a_probe_file_verify_did_not_write_is_refused_in_words_before_anything_is_written(tmp_path, capsys, doc):
     state = tmp_path / "state"
     state.mkdir()
+    text = doc if isinstance(doc, str) else json.dumps(doc)
     (state / "probe.json").write_text(text)
-    scheduler = connect(Target(), state, None)
-    with pytest.raises(LabError, match=rf"^{state / 'probe.json'}.*allowed: "):
-        do_register(scheduler, dev_lab, state, lambda _: None)
+    err = one_line(capsys, ["register", "--stack", "dev", "--embedded", "--state", str(state)])
+    assert err.startswith(f"compatlab: error: {state / 'probe.json'}") and "allowed: " in err
+    assert [p.name for p in state.iterdir()] == ["probe.json"]  # register did not start
     with pytest.raises(LabError, match=r"probe\.json"):
         save_verdicts(state, [])
     assert (state / "probe.json").read_text() == text  # not replaced
+
+
+@pytest.mark.parametrize("kind", ["dangling link", "fifo", "directory", "too big"])
+def test_a_probe_file_that_is_not_a_regular_file_of_a_few_mb_is_refused_naming_what_was_allowed(tmp_path, capsys,
+                                                                                              kind):
+    state = tmp_path / "state"
+    state.mkdir()
+    path = state / "probe.json"
+    if kind == "dangling link":
+        path.symlink_to(tmp_path / "nowhere")
+    elif kind == "fifo":
+        os.mkfifo(path)  # must not hang
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        path.write_bytes(b" " * (MAX_PROBE_BYTES + 1))
+    err = one_line(capsys, ["register", "--stack", "dev", "--embedded", "--state", str(state)])
+    assert f"{path}: " in err and "the probe.json compatlab verify writes (remove it and verify again)" in err, err
 
 
 def test_a_second_probe_keeps_the_clusters_probed_before(tmp_path):
