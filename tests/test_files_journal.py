@@ -291,3 +291,42 @@ def test_a_written_file_replaced_by_a_link_to_the_same_bytes_is_not_ours(tmp_pat
     (out / "a.txt").unlink()
     (out / "a.txt").symlink_to(tmp_path / "copy")
     assert foreign_files(out) == ["a.txt"]
+
+
+def test_an_output_under_directories_not_made_yet_is_made_with_them(tmp_path):
+    out = tmp_path / "a" / "b" / "out"
+    replace_tree(out, {"x.txt": b"x"}, WHAT)
+    assert (out / "x.txt").read_bytes() == b"x" and written_by(out) == "generate"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where no directory can be made")
+@pytest.mark.parametrize(("out", "parent"), [("/proc/compatlab-missing/out", "/proc/compatlab-missing"),
+                                             ("/proc/out", "/proc")])
+def test_a_parent_no_directory_can_be_made_in_is_refused_in_words(out, parent):
+    assert _refusal(Path(out)).startswith(f"{out}: cannot write in {parent} (")
+    assert _refusal(Path(out)).endswith("); allowed: a directory you can write in")
+
+
+def test_the_staging_copy_is_made_beside_the_output_so_the_swap_is_one_rename(tmp_path, monkeypatch):
+    out, renamed = tmp_path / "out", []
+    real_replace = os.replace
+
+    def replace(src, dst):
+        renamed.append((Path(src), Path(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    replace_tree(out, {"a.txt": b"a"}, WHAT)
+    [(staging, target)] = renamed
+    assert target == out and staging.parent == out.parent and staging.name.startswith(".out.new-")
+
+
+def test_a_copy_a_kill_left_aside_after_the_new_tree_went_in_is_dropped(tmp_path):
+    # Killed in the fallback's last step (removing the old tree): the new tree is in place, the old one aside.
+    out = tmp_path / "out"
+    replace_tree(out, {"a.txt": b"new"}, WHAT)
+    aside = tmp_path / ".out.old-abc123" / "tree"
+    aside.mkdir(parents=True)
+    (aside / "a.txt").write_bytes(b"old")
+    replace_tree(out, {"a.txt": b"newer"}, WHAT)
+    assert (out / "a.txt").read_bytes() == b"newer" and sorted(p.name for p in tmp_path.iterdir()) == ["out"]

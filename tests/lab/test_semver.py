@@ -239,6 +239,7 @@ def test_a_constraint_error_is_worded_and_cut_to_80_characters():
     assert check_constraint(5) == "int, not a string"
     whole = "improper constraint: >= " + "a" * 56
     assert len(whole) == 80 and check_constraint(">= " + "a" * 56) == whole
+    assert check_constraint(">= " + "a" * 57) == "improper constraint: >= " + "a" * 53 + "..."  # 81: cut
     assert check_constraint(">= " + "a" * 100) == "improper constraint: >= " + "a" * 53 + "..."
 
 
