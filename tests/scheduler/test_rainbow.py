@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 from compatlab.bench import synthetic_cluster, synthetic_jobspec
 from compatlab.scheduler.clusters import read_cluster
+from compatlab.scheduler.index import Index
 from compatlab.scheduler.match import satisfies
+from compatlab.scheduler.rainbow_index import CODES, RainbowIndex
 from compatlab.scheduler.rainbow_walk import MATCH, NO_MATCH, VARIES, _orders, _tree, _Walk, outcome
 from compatlab.scheduler.request import read_request
 from tests.graphs import cluster_dir, jobspec
@@ -92,3 +95,21 @@ def test_children_in_any_order_are_walked_by_multiset_as_over_every_order():
                 assert fast == reference, (cluster.name, request.source)
                 seen.add(frozenset(fast))
     assert len(seen) == 3  # matches, misses and answers that vary were all compared
+
+
+def test_a_node_linked_to_two_unlike_features_of_a_subsystem_is_left_to_the_walk(tmp_path):
+    # Node 0 links go 1.19 and go 1.22; which one rainbow reads depends on the order of the features. The bulk
+    # rules cannot count such a node as passing or failing: they leave it to the walk, and agree with it.
+    directory = cluster_dir(tmp_path, "two-go", [{}, {}], {"go": {"0": {"version": "1.19"}}})
+    path = directory / "go-subsystem.json"
+    graph = json.loads(path.read_text())
+    graph["graph"]["nodes"]["go9"] = {"label": "go9", "metadata": {"type": "feature", "version": "1.22"}}
+    graph["graph"]["edges"].append({"source": "2", "target": "go9", "relation": "contains"})  # node 0 is vertex 2
+    path.write_text(json.dumps(graph))
+    cluster = read_cluster(directory)
+    go = {"name": "go", "field": "version", "min": "1.20"}
+    requests = [request(requires=[go]), request(replicas=2, requires=[go]), request(replicas=3, requires=[go])]
+    walked = [outcome(cluster, r.rainbow) for r in requests]
+    assert VARIES in walked  # the order of node 0's features decides some answer
+    bulk = RainbowIndex([cluster], Index([cluster]))
+    assert [int(bulk.answers(r)[0]) for r in requests] == [CODES[w] for w in walked]
