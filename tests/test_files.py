@@ -176,3 +176,17 @@ def test_the_exchange_swaps_two_directories_in_one_step_or_says_it_cannot(tmp_pa
     with pytest.raises(OSError) as err:
         files._exchange(Path("a"), Path("missing"))
     assert (err.value.errno, err.value.strerror, err.value.filename) == (2, "No such file or directory", "missing")
+
+
+def test_a_kill_between_making_and_removing_the_writability_probe_is_cleaned_by_the_next_call(out, monkeypatch):
+    def killed(path):
+        raise Killed
+
+    monkeypatch.setattr(os, "rmdir", killed)
+    with pytest.raises(Killed):
+        replace_tree(out, NEW, WHAT)
+    assert tree(out) == OLD and [name.startswith(".out.new-") for name in leftovers(out)] == [True]  # as a
+    # staging copy is named, so the next call's recovery knows it
+    monkeypatch.undo()
+    replace_tree(out, NEW, WHAT)
+    assert tree(out) == NEW and leftovers(out) == []
