@@ -151,6 +151,17 @@ def test_a_probe_file_that_is_not_a_regular_file_of_a_few_mb_is_refused_naming_w
     assert f"{path}: " in err and "the probe.json compatlab verify writes (remove it and verify again)" in err, err
 
 
+def test_a_disagreeing_probe_with_a_huge_value_still_ends_with_the_way_out(tmp_path, capsys, dev_lab):
+    state = tmp_path / "state"
+    state.mkdir()
+    name = dev_lab.miniclusters[0].name
+    entry = {**ENTRY, "differences": [{"field": "arch", "claimed": "arm64", "observed": "x" * 100_000}]}
+    (state / "probe.json").write_text(json.dumps({name: entry}))
+    err = one_line(capsys, ["register", "--stack", "dev", "--embedded", "--state", str(state)])
+    assert f"(arch arm64 vs {'x' * 37}...); 1 of the stack's clusters disagrees; allowed: " in err
+    assert err.endswith("or --trust-metadata\n")
+
+
 def test_a_second_probe_keeps_the_clusters_probed_before(tmp_path):
     first = Verdict("a", "a-0-x", {"arch": "amd64"}, (Difference("arch", "arm64", "amd64"),))
     path = save_verdicts(tmp_path, [first])
