@@ -100,7 +100,6 @@ class Index:
         self.values = {key: {v: np.asarray(r, dtype=np.int64) for v, r in by.items()} for key, by in values.items()}
         self.edges = {sub: np.asarray(r, dtype=np.int64) for sub, r in edges.items()}
         self.several = {sub: np.asarray(r, dtype=np.int64) for sub, r in several.items()}
-        self.kinds = kinds
         self._requirements: dict[Requirement, np.ndarray] = {}
         self._slots: dict[Slot, np.ndarray] = {}
         self._bases: dict[tuple[str, tuple[tuple[str, int], ...]], np.ndarray] = {}
