@@ -190,3 +190,17 @@ def test_a_kill_between_making_and_removing_the_writability_probe_is_cleaned_by_
     monkeypatch.undo()
     replace_tree(out, NEW, WHAT)
     assert tree(out) == NEW and leftovers(out) == []
+
+
+def test_a_disk_error_while_staging_leaves_the_old_tree_and_no_staging_copy(out, monkeypatch):
+    real = Path.write_bytes
+
+    def full(self, data):
+        if self.name == "c.txt":
+            raise OSError(28, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(OSError, match="No space left"):
+        replace_tree(out, NEW, WHAT)
+    assert tree(out) == OLD and leftovers(out) == []  # removed at once, not left for the next call
