@@ -28,12 +28,17 @@ class LabError(Exception):
 
 MAX_LINE = 500  # characters of an error line
 _ESCAPED = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)]}
+# Invisible format characters (zero widths, bidirectional overrides, the BOM): a right-to-left override in a
+# cluster's name would reverse the rest of the line on the terminal.
+_ESCAPED |= {c: f"\\u{c:04x}" for c in [0xad, *range(0x200b, 0x2010), *range(0x202a, 0x202f),
+                                          *range(0x2060, 0x2070), 0xfeff]}
 MAX_VALUE = 60  # characters of a quoted value in it
 
 
 def printable(text: str) -> str:
-    """``text`` safe for a terminal and for UTF-8: control characters as ``\\x1b``, bytes of a name that were
-    not UTF-8 (lone surrogates, as Python keeps them) as ``\\udcff``."""
+    """``text`` safe for a terminal and for UTF-8: control characters as ``\\x1b``, invisible format characters
+    (bidirectional overrides, zero widths) as ``\\u202e``, bytes of a name that were not UTF-8 (lone
+    surrogates, as Python keeps them) as ``\\udcff``."""
     return text.translate(_ESCAPED).encode("utf-8", "backslashreplace").decode("utf-8")
 
 

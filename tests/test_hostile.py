@@ -746,3 +746,9 @@ def test_counting_a_tree_by_its_lengths_agrees_with_walking_every_value(monkeypa
     walked = refused(lambda: inputs.check_shape(doc, "doc", aliases=False))
     counted = refused(lambda: inputs.check_tree_shape(doc, "doc", size=101))
     assert counted is walked
+
+
+def test_an_error_line_shows_invisible_format_characters_escaped():
+    # A right-to-left override (U+202E) would reverse the rest of the line on a terminal; a zero-width space hides.
+    line = LabError("state/probe.json", "evil\u202ename\u200b", "is not a cluster's probe\x1b[2J").line()
+    assert line == "state/probe.json: evil\\u202ename\\u200b: is not a cluster's probe\\x1b[2J"
