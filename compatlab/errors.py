@@ -22,8 +22,7 @@ class LabError(Exception):
         where = f"{self.source}: {self.key}" if self.key else self.source
         # Keep the message on one line, and readable, whatever the problem text holds; a control character in a
         # path (a directory named with an escape sequence) is shown escaped, never sent to the terminal.
-        text = printable(" ".join(f"{where}: {self.problem}".split()))
-        return text if len(text) <= MAX_LINE else text[: MAX_LINE - 3] + "..."
+        return clip(printable(" ".join(f"{where}: {self.problem}".split())), MAX_LINE)
 
 
 MAX_LINE = 500  # characters of an error line
@@ -49,7 +48,11 @@ def brief(value: object, limit: int = MAX_VALUE) -> str:
     cannot reach the terminal), ``2026-12-31`` for a date YAML read, ``[a, b, ...]``
     and ``{key: value, ...}`` two levels deep, four items each: a 51 MB value helps nobody.
     """
-    text = _render(value, 0)
+    return clip(_render(value, 0), limit)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, the cut shown as ``...``."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

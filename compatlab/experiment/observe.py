@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from compatlab.errors import clip
+
 OTHER = "failed-other"
 
 # (mode, pattern): the first mode whose pattern matches a line of output wins.
@@ -63,16 +65,12 @@ def classify(exit_code: int | None, output: str, oom_killed: bool = False) -> Ob
     for mode, pattern in _EVIDENCE:
         for line in lines:
             if pattern.search(line):
-                return Observation(mode, _cut(line))
+                return Observation(mode, clip(line, 200))
     if exit_code == 127:
         return Observation("missing-software", "exit 127: command not found")
     if exit_code == 137:
         return Observation(OTHER, "exit 137 (SIGKILL) with no out-of-memory record")
     # The job's own last words, not the launcher's summary (flux job attach adds "flux-job: task(s) ...").
     own = [line for line in lines if not SUMMARY.match(line)]
-    tail = _cut((own or lines)[-1]) if lines else "no output"
+    tail = clip((own or lines)[-1], 200) if lines else "no output"
     return Observation(OTHER, f"exit {exit_code}: {tail}")
-
-
-def _cut(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."

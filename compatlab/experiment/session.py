@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from compatlab.errors import LabError
+from compatlab.errors import LabError, clip
 from compatlab.files import MARKER, foreign_files, replace_tree, umask, write_file, written_by
 from compatlab.formats.generate import generate
 from compatlab.inputs import read_bytes
@@ -128,16 +128,12 @@ def check_probes(lab: Lab, state_dir: Path, trust_metadata: bool = False) -> Non
     wrong = {n: d for n, d in disagreeing(state_dir).items() if n in {mc.name for mc in lab.miniclusters}}
     if wrong and not trust_metadata:
         first, differences = sorted(wrong.items())[0]
-        said = ", ".join(f"{_clip(d['field'])} {_clip(d['claimed'])} vs {_clip(d['observed'])}"
+        # A probe's value is the pod's output: a long one would push the way out past the end of the line.
+        said = ", ".join(f"{clip(d['field'], 40)} {clip(d['claimed'], 40)} vs {clip(d['observed'], 40)}"
                          for d in differences[:3])
         verb = "disagrees" if len(wrong) == 1 else "disagree"
         raise LabError(state_dir / PROBE_FILE, first, f"its pods contradict its metadata ({said}); {len(wrong)} of "
                        f"the stack's clusters {verb}; allowed: fix the lab and verify again, or --trust-metadata")
-
-
-def _clip(text: str) -> str:
-    # A probe's value is the pod's output: a long one would push the way out past the end of the error line.
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def do_register(scheduler: Scheduler, lab: Lab, state_dir: Path, tick: Tick, kube: KubeAccess | None = None,
