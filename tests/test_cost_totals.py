@@ -49,14 +49,7 @@ def test_each_total_equals_the_sum_of_its_machines_disks_and_the_cluster_fee(sta
 
 
 def test_a_stack_of_one_priced_pool_costs_exactly_its_parts(stack_variant):
-    def one_pool(config):
-        config["pools"] = [{"name": "system", "arch": "amd64", "machineType": "e2-standard-4", "nodeCount": 3,
-                            "diskSizeGb": 50, "spot": False}]
-        config["miniclusters"] = [{"name": "rocky9-amd64", "base": "rocky-9", "arch": "amd64", "pool": "system",
-                                   "size": 2}]
-        config.pop("budget", None)
-
-    got = estimate(load_lab(str(stack_variant(one_pool, "dev"))))
+    got = estimate(load_lab(str(stack_variant(_one_pool(), "dev"))))
     # Worked out by hand: 3 x 0.134012 machines + 3 x 50 GB x 0.04 / 730 disks (0.008219) + the 0.10 fee.
     assert got.on_demand_usd_per_hour == got.configured_usd_per_hour == 0.5103
     assert got.spot_usd_per_hour == 0.2288  # 3 x 0.040204 + 0.008219 + 0.10

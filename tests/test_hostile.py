@@ -19,22 +19,11 @@ from compatlab import inputs
 from compatlab.cli import main
 from compatlab.errors import LabError
 from compatlab.lab.paths import STACKS
+from tests.cli import one_line
 from tests.graphs import cluster_dir, jobspec
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "compatlab"]
-
-
-def one_line(capsys, argv, code=2) -> str:
-    """Run the CLI in process; it must exit ``code`` with exactly one error line and no traceback."""
-    try:
-        got = main(argv)
-    except SystemExit as exit_:
-        got = exit_.code
-    err = capsys.readouterr().err
-    assert got == code, err
-    assert err.count("\n") == 1 and err.startswith("compatlab: error: ") and "Traceback" not in err, err
-    return err
 
 
 def stack_with(tmp_path: Path, edit=None, text: str | None = None, name: str = "Pulumi.x.yaml") -> Path:

@@ -31,10 +31,10 @@ from compatlab.kube.access import KubeAccess
 from compatlab.kube.minicluster import install_clients, minicluster
 from compatlab.kube.receiver import configmap, package_zip
 from compatlab.lab.catalogue import commands, pins
+from tests.cli import one_line
 from tests.fake_flux import install as install_flux
 from tests.fake_kube import FakeCore, FakePod, fake_stream, make_pod
 from tests.rainbow_double import RainbowDouble
-from tests.test_hostile import one_line
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -21,6 +21,7 @@ from compatlab.scheduler.index import Index
 from compatlab.scheduler.rainbow_index import CODES, RainbowIndex
 from compatlab.scheduler.rainbow_walk import outcome
 from compatlab.scheduler.request import read_request
+from tests.cli import one_line
 
 
 def test_wilson_interval_of_half_of_a_hundred():
@@ -103,7 +104,7 @@ def test_levels_file_adds_subsystems_cumulatively_and_truth_file_is_used(corpus,
     ("a: [pkg000]\nb: [pkg000]\n", "already added by an earlier level"),
     ("a: pkg000\n", "is not allowed; allowed: a list of subsystem names"),
 ])
-def test_a_bad_levels_file_is_one_line(corpus, capsys, tmp_path, text, words):
+def test_a_bad_levels_file_isone_line(corpus, capsys, tmp_path, text, words):
     _, clusters, jobspecs = corpus
     levels = tmp_path / "levels.yaml"
     levels.write_text(text)
@@ -113,7 +114,7 @@ def test_a_bad_levels_file_is_one_line(corpus, capsys, tmp_path, text, words):
     assert err.startswith(f"compatlab: error: {levels}: ") and words in err and err.count("\n") == 1
 
 
-def test_a_truth_file_that_leaves_a_jobspec_out_is_one_line(corpus, capsys, tmp_path):
+def test_a_truth_file_that_leaves_a_jobspec_out_isone_line(corpus, capsys, tmp_path):
     _, clusters, jobspecs = corpus
     truth = tmp_path / "truth.yaml"
     truth.write_text("spec00000.yaml: [cluster000]\n")
@@ -187,16 +188,6 @@ def test_rainbows_answers_in_bulk_equal_its_walk_pair_by_pair():
     assert 0 < bulk.walked < len(clusters) * len(requests) // 2  # both roads taken, the fast one mostly
 
 
-def _one_line(capsys, argv):
-    try:
-        code = main(argv)
-    except SystemExit as exit_:
-        code = exit_.code
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1 and err.startswith("compatlab: error: ") and "Traceback" not in err, err
-    return err
-
-
 def test_a_negative_seed_samples_as_any_other(corpus, tmp_path, capsys):
     _, clusters, jobspecs = corpus
     argv = ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--repeats", "5", "--json"]
@@ -206,20 +197,20 @@ def test_a_negative_seed_samples_as_any_other(corpus, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("value", ["[[a]]", "[{a: 1}]", "[7]"])
-def test_a_truth_file_naming_a_cluster_that_is_not_text_is_one_line(corpus, tmp_path, capsys, value):
+def test_a_truth_file_naming_a_cluster_that_is_not_text_isone_line(corpus, tmp_path, capsys, value):
     _, clusters, jobspecs = corpus
     names = [str(p.relative_to(jobspecs)) for p in jobspec_paths(jobspecs)]
     truth = tmp_path / "truth.yaml"
     truth.write_text("".join(f"{n}: {value if i == 0 else '[]'}\n" for i, n in enumerate(names)))
-    err = _one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--truth",
+    err = one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--truth",
                              str(truth), "--out", str(tmp_path / "r")])
     assert "is not a cluster of the replay; allowed:" in err
 
 
-def test_a_jobspec_file_name_that_is_not_utf8_is_one_line(tmp_path, capsys):
+def test_a_jobspec_file_name_that_is_not_utf8_isone_line(tmp_path, capsys):
     clusters, jobspecs = write_reliabuild(tmp_path / "c", clusters=2, subsystems=3, jobspecs=2, requires=2)
     (jobspecs / os.fsdecode(b"bad\xff.yaml")).write_bytes((jobspecs / "spec00000.yaml").read_bytes())
-    err = _one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--out",
+    err = one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--out",
                              str(tmp_path / "r")])
     assert "holds a byte that is not UTF-8" in err and not (tmp_path / "r").exists()
 
@@ -228,20 +219,20 @@ def test_a_level_naming_a_subsystem_no_jobspec_requires_is_refused(corpus, tmp_p
     _, clusters, jobspecs = corpus
     levels = tmp_path / "levels.yaml"
     levels.write_text("arch: [archspecs]\n")
-    err = _one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--levels",
+    err = one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--levels",
                              str(levels), "--out", str(tmp_path / "r")])
     assert "subsystem 'archspecs' is required by no jobspec; allowed:" in err
 
 
 def test_an_output_inside_the_jobspecs_is_refused(corpus, tmp_path, capsys):
     _, clusters, jobspecs = corpus
-    err = _one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--out",
+    err = one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--out",
                              str(jobspecs / "res")])
     assert "is inside --jobspecs" in err and not (jobspecs / "res").exists()
 
 
 def test_a_usage_error_that_says_what_is_allowed_says_it_once(capsys):
-    err = _one_line(capsys, ["replay", "--clusters", "c", "--jobspecs", "j", "--out", "o", "--repeats", "2000"])
+    err = one_line(capsys, ["replay", "--clusters", "c", "--jobspecs", "j", "--out", "o", "--repeats", "2000"])
     assert err.count("allowed:") == 1
 
 
@@ -314,7 +305,7 @@ def test_an_empty_path_is_refused_before_anything_is_read_or_written(tmp_path, c
     monkeypatch.chdir(tmp_path)
     argv = {"--out": str(tmp_path / "o"), "--clusters": "c", "--jobspecs": "j"}
     argv[flag] = ""
-    err = _one_line(capsys, ["replay", *(x for pair in argv.items() for x in pair)])
+    err = one_line(capsys, ["replay", *(x for pair in argv.items() for x in pair)])
     assert f"argument {flag}: '' is not a path; allowed:" in err and list(tmp_path.iterdir()) == []
 
 
@@ -322,7 +313,7 @@ def test_a_misspelt_key_in_a_requires_item_is_refused(tmp_path, capsys):
     clusters, jobspecs = write_reliabuild(tmp_path / "c", clusters=2, subsystems=3, jobspecs=2, requires=2)
     spec = jobspecs / "spec00001.yaml"
     spec.write_text(spec.read_text().replace("field: version", "field: version\n      mxa: '9'", 1))
-    err = _one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--out",
+    err = one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--out",
                              str(tmp_path / "r")])
     assert err == (f"compatlab: error: {spec}: resources.spec.requires[0].mxa: is not a key of a requires item; "
                    "allowed: name, field, match, min, max\n")
@@ -330,7 +321,7 @@ def test_a_misspelt_key_in_a_requires_item_is_refused(tmp_path, capsys):
 
 def test_an_output_inside_the_clusters_is_refused(corpus, tmp_path, capsys):
     _, clusters, jobspecs = corpus
-    err = _one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--out",
+    err = one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--out",
                              str(clusters / "res")])
     assert "is inside --clusters" in err and not (clusters / "res").exists()
 
@@ -351,7 +342,7 @@ def test_a_level_name_or_list_that_cannot_be_shown_or_repeats_is_refused(corpus,
     _, clusters, jobspecs = corpus
     levels = tmp_path / "levels.yaml"
     levels.write_text(text)
-    err = _one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--levels",
+    err = one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--levels",
                              str(levels), "--out", str(tmp_path / "r")])
     assert words in err and "\x1b" not in err
 
@@ -360,7 +351,7 @@ def test_a_version_bound_of_ten_thousand_characters_is_refused_as_too_long(tmp_p
     clusters, jobspecs = write_reliabuild(tmp_path / "c", clusters=2, subsystems=3, jobspecs=2, requires=2)
     spec = jobspecs / "spec00000.yaml"
     spec.write_text(spec.read_text().replace('min: "', 'min: "' + "1" * 10_000, 1))
-    err = _one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--out",
+    err = one_line(capsys, ["replay", "--clusters", str(clusters), "--jobspecs", str(jobspecs), "--out",
                              str(tmp_path / "r")])
     assert "is not a version bound (longer than 256 characters)" in err
 
